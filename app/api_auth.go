@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type userJSON struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Admin: u.Admin, CreatedAt: u.CreatedAt.UTC()}
+}
+
+var errSignupClosed = &apiError{Status: http.StatusForbidden, Title: "Signup closed",
+	Detail: "an account already exists; ask an admin to create yours"}
+
+// signup creates the first (admin) account; afterwards it is closed.
+func (a *App) signup(ctx context.Context, email, password string) (store.User, error) {
+	email, fe := checkCredentials(email, password)
+	if len(fe) > 0 {
+		return store.User{}, fe
+	}
+	if n, err := a.st.CountUsers(ctx); err != nil {
+		return store.User{}, err
+	} else if n > 0 {
+		return store.User{}, errSignupClosed
+	}
+	hash, err := a.hash.Hash(ctx, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := a.st.CreateFirstUser(ctx, email, hash)
+	if errors.Is(err, store.ErrConflict) {
+		return store.User{}, errSignupClosed
+	}
+	return u, err
+}
+
+func (a *App) apiSignup(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.signup(r.Context(), in.Email, in.Password)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	tok, exp, err := a.issueToken(u)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "expires_at": exp, "user": toUserJSON(u)})
+}
+
+var errBadLogin = &apiError{Status: http.StatusUnauthorized, Title: "Unauthorized", Detail: "wrong email or password"}
+
+// authenticate checks credentials; every failure looks the same to the caller.
+func (a *App) authenticate(ctx context.Context, email, password string) (store.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	u, err := a.st.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, err
+	}
+	ok, verr := a.hash.Verify(ctx, password, u.PasswordHash)
+	if verr != nil {
+		return store.User{}, verr
+	}
+	if !ok || err != nil || u.Disabled {
+		return store.User{}, errBadLogin
+	}
+	return u, nil
+}
+
+func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in credentials
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.authenticate(r.Context(), in.Email, in.Password)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	tok, exp, err := a.issueToken(u)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires_at": exp})
+}
+
+type newUserInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
+}
+
+func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
+	if !userFrom(r.Context()).Admin {
+		a.writeError(w, r, errForbidden)
+		return
+	}
+	var in newUserInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	email, fe := checkCredentials(in.Email, in.Password)
+	if len(fe) > 0 {
+		a.writeError(w, r, fe)
+		return
+	}
+	hash, err := a.hash.Hash(r.Context(), in.Password)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.st.CreateUser(r.Context(), email, hash, in.Admin)
+	if errors.Is(err, store.ErrConflict) {
+		a.writeError(w, r, &apiError{Status: http.StatusConflict, Title: "Conflict", Detail: "email is already registered", Field: "email"})
+		return
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+func (a *App) apiMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))
+}
+
+// CreateUser validates and creates an account from the command line; the
+// first account is always an admin.
+func CreateUser(ctx context.Context, st *store.Store, email, password string, admin bool) (store.User, error) {
+	email, fe := checkCredentials(email, password)
+	if len(fe) > 0 {
+		return store.User{}, fe
+	}
+	hash, err := newHasher(1).Hash(ctx, password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u, err := st.CreateFirstUser(ctx, email, hash)
+	if errors.Is(err, store.ErrConflict) {
+		u, err = st.CreateUser(ctx, email, hash, admin)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return u, fmt.Errorf("email: %s is already registered", email)
+	}
+	return u, err
+}

@@ -1,0 +1,265 @@
+package app
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+type monitorJSON struct {
+	ID              int64             `json:"id"`
+	Name            string            `json:"name"`
+	URL             string            `json:"url"`
+	Method          string            `json:"method"`
+	Headers         map[string]string `json:"headers"`
+	Body            string            `json:"body"`
+	IntervalSeconds int               `json:"interval_seconds"`
+	TimeoutSeconds  int               `json:"timeout_seconds"`
+	ExpectedStatus  string            `json:"expected_status"`
+	FollowRedirects bool              `json:"follow_redirects"`
+	VerifyTLS       bool              `json:"verify_tls"`
+	Confirmations   int               `json:"confirmations"`
+	Paused          bool              `json:"paused"`
+	Status          string            `json:"status"`
+	StatusSince     time.Time         `json:"status_since"`
+	LastCheck       *checkJSON        `json:"last_check"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+}
+
+type checkJSON struct {
+	At         time.Time   `json:"at"`
+	OK         bool        `json:"ok"`
+	StatusCode int         `json:"status_code"`
+	LatencyMS  float64     `json:"latency_ms"`
+	Phases     *phasesJSON `json:"phases,omitempty"`
+	Region     string      `json:"region,omitempty"`
+	Reason     string      `json:"reason"`
+	Error      string      `json:"error"`
+}
+
+type phasesJSON struct {
+	DNS      float64 `json:"dns_ms"`
+	Connect  float64 `json:"connect_ms"`
+	TLS      float64 `json:"tls_ms"`
+	TTFB     float64 `json:"ttfb_ms"`
+	Transfer float64 `json:"transfer_ms"`
+}
+
+// ms renders a duration in milliseconds with microsecond precision.
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+func toCheckJSON(c store.Check, phases bool) *checkJSON {
+	j := &checkJSON{At: c.At.UTC(), OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
+		Region: c.Region, Reason: c.Reason, Error: c.Error}
+	if phases {
+		p := c.Phases
+		j.Phases = &phasesJSON{ms(p.DNS), ms(p.Connect), ms(p.TLS), ms(p.TTFB), ms(p.Transfer)}
+	}
+	return j
+}
+
+func toMonitorJSON(m store.Monitor) monitorJSON {
+	j := monitorJSON{
+		ID: m.ID, Name: m.Name, URL: m.URL, Method: m.Method, Headers: m.Headers, Body: m.Body,
+		IntervalSeconds: int(m.Interval / time.Second), TimeoutSeconds: int(m.Timeout / time.Second),
+		ExpectedStatus: m.ExpectedStatus, FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
+		Confirmations: m.Confirmations, Paused: m.Paused,
+		Status: m.State.Status, StatusSince: m.State.Since.UTC(),
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+	}
+	if j.Headers == nil {
+		j.Headers = map[string]string{}
+	}
+	if m.LastCheck != nil {
+		j.LastCheck = toCheckJSON(*m.LastCheck, false)
+	}
+	return j
+}
+
+// pathID parses {id}; anything but a positive integer is simply not found.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+func storeErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound
+	}
+	return err
+}
+
+func (a *App) apiCreateMonitor(w http.ResponseWriter, r *http.Request) {
+	var in monitorInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	m, err := a.createMonitor(r, in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/monitors/"+strconv.FormatInt(m.ID, 10))
+	writeJSON(w, http.StatusCreated, toMonitorJSON(m))
+}
+
+// createMonitor validates, stores and schedules; shared by API and form.
+func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, error) {
+	m, fe := applyMonitor(newMonitorDefaults(a.cfg.DefaultInterval), in, true)
+	if len(fe) > 0 {
+		return m, fe
+	}
+	m.UserID = userFrom(r.Context()).ID
+	m, err := a.st.CreateMonitor(r.Context(), m)
+	if err != nil {
+		return m, err
+	}
+	a.reschedule(r.Context(), m.ID)
+	return m, nil
+}
+
+// updateMonitor applies a partial update; shared by API and form.
+func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.Monitor, error) {
+	cur, err := a.st.GetMonitor(r.Context(), userFrom(r.Context()).ID, id)
+	if err != nil {
+		return cur, storeErr(err)
+	}
+	m, fe := applyMonitor(cur, in, false)
+	if len(fe) > 0 {
+		return m, fe
+	}
+	m, err = a.st.UpdateMonitor(r.Context(), m)
+	if err != nil {
+		return m, storeErr(err)
+	}
+	a.reschedule(r.Context(), m.ID)
+	return m, nil
+}
+
+func (a *App) deleteMonitor(r *http.Request, id int64) error {
+	if err := a.st.DeleteMonitor(r.Context(), userFrom(r.Context()).ID, id); err != nil {
+		return storeErr(err)
+	}
+	a.sched.Remove(id)
+	return nil
+}
+
+func (a *App) apiListMonitors(w http.ResponseWriter, r *http.Request) {
+	ms, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items := make([]monitorJSON, len(ms))
+	for i, m := range ms {
+		items[i] = toMonitorJSON(m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (a *App) apiGetMonitor(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	m, err := a.st.GetMonitor(r.Context(), userFrom(r.Context()).ID, id)
+	if err != nil {
+		a.writeError(w, r, storeErr(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, toMonitorJSON(m))
+}
+
+func (a *App) apiUpdateMonitor(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in monitorInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	m, err := a.updateMonitor(r, id, in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMonitorJSON(m))
+}
+
+func (a *App) apiDeleteMonitor(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = a.deleteMonitor(r, id)
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+const (
+	defaultCheckLimit = 100
+	maxCheckLimit     = 1000
+)
+
+func (a *App) apiListChecks(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	limit := defaultCheckLimit
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxCheckLimit {
+			a.writeError(w, r, badRequest("limit", "must be a whole number from 1 to %d", maxCheckLimit))
+			return
+		}
+		limit = n
+	}
+	if _, err := a.st.GetMonitor(r.Context(), userFrom(r.Context()).ID, id); err != nil {
+		a.writeError(w, r, storeErr(err))
+		return
+	}
+	checks, err := a.st.ListChecks(r.Context(), id, limit)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items := make([]*checkJSON, len(checks))
+	for i, c := range checks {
+		items[i] = toCheckJSON(c, true)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (a *App) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	a.writeError(w, r, &apiError{Status: http.StatusNotFound, Title: "Not found", Detail: "no such endpoint: " + r.Method + " " + r.URL.Path})
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	status, code := map[string]string{"store": "ok", "queue": "ok"}, http.StatusOK
+	if err := a.st.Ping(r.Context()); err != nil {
+		status["store"], code = "unavailable", http.StatusServiceUnavailable
+		a.log.Warn("health: store", "err", err)
+	}
+	if err := a.queue.Ping(r.Context()); err != nil {
+		status["queue"], code = "unavailable", http.StatusServiceUnavailable
+		a.log.Warn("health: queue", "err", err)
+	}
+	writeJSON(w, code, status)
+}

@@ -1,0 +1,86 @@
+// Package app is the HTTP surface: JSON API, auth, and dashboard pages.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/upwatch/upwatch/static"
+	"github.com/upwatch/upwatch/store"
+)
+
+// Scheduler is told about monitor changes so they take effect at once.
+type Scheduler interface {
+	Reschedule(ctx context.Context, id int64) error
+	Remove(id int64)
+}
+
+// Pinger reports whether a dependency answers (for /healthz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config holds the HTTP-side settings.
+type Config struct {
+	JWTSecret       []byte
+	TokenTTL        time.Duration // API token lifetime
+	SessionTTL      time.Duration // dashboard session lifetime
+	DefaultInterval time.Duration // interval of new monitors
+}
+
+// App holds the handlers' dependencies.
+type App struct {
+	cfg    Config
+	st     *store.Store
+	sched  Scheduler
+	queue  Pinger
+	assets *static.Assets
+	log    *slog.Logger
+	now    func() time.Time
+	hash   *hasher
+}
+
+// New builds the app; now may be nil (time.Now).
+func New(cfg Config, st *store.Store, sched Scheduler, queue Pinger, assets *static.Assets, log *slog.Logger, now func() time.Time) *App {
+	if now == nil {
+		now = time.Now
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.DefaultInterval <= 0 {
+		cfg.DefaultInterval = time.Minute
+	}
+	return &App{cfg: cfg, st: st, sched: sched, queue: queue, assets: assets, log: log, now: now, hash: newHasher(2)}
+}
+
+// Handler is the whole HTTP surface, with cross-origin protection on every
+// state-changing request and a cap on request bodies.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	h := cop.Handler(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// reschedule tells the checker; a failure is logged, not fatal: the change is
+// stored and the checker picks it up at its next start.
+func (a *App) reschedule(ctx context.Context, id int64) {
+	if err := a.sched.Reschedule(ctx, id); err != nil {
+		a.log.Error("rescheduling monitor failed", "monitor", id, "err", err)
+	}
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

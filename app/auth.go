@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+const (
+	sessionCookie = "upwatch_session"
+	jwtIssuer     = "upwatch"
+)
+
+type ctxKey int
+
+const userKey ctxKey = 1
+
+func withUser(ctx context.Context, u store.User) context.Context {
+	return context.WithValue(ctx, userKey, u)
+}
+
+// userFrom returns the authenticated user put there by a middleware.
+func userFrom(ctx context.Context) store.User {
+	u, _ := ctx.Value(userKey).(store.User)
+	return u
+}
+
+// issueToken signs a short-lived API token for a user.
+func (a *App) issueToken(u store.User) (string, time.Time, error) {
+	now := a.now()
+	exp := now.Add(a.cfg.TokenTTL)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Issuer:    jwtIssuer,
+		Subject:   strconv.FormatInt(u.ID, 10),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(exp),
+	})
+	s, err := tok.SignedString(a.cfg.JWTSecret)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
+	}
+	return s, exp.UTC(), nil
+}
+
+// userFromToken validates a bearer token and loads its (enabled) user.
+func (a *App) userFromToken(ctx context.Context, raw string) (store.User, error) {
+	claims := &jwt.RegisteredClaims{}
+	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return a.cfg.JWTSecret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(jwtIssuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.now),
+	)
+	if err != nil {
+		return store.User{}, errUnauthorized
+	}
+	id, err := strconv.ParseInt(claims.Subject, 10, 64)
+	if err != nil {
+		return store.User{}, errUnauthorized
+	}
+	u, err := a.st.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return store.User{}, errUnauthorized
+	}
+	return u, err
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// startSession creates a server-side session and sets its cookie.
+func (a *App) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u store.User) error {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return fmt.Errorf("session token: %w", err)
+	}
+	tok := base64.RawURLEncoding.EncodeToString(buf)
+	exp := a.now().Add(a.cfg.SessionTTL)
+	if err := a.st.CreateSession(ctx, u.ID, hashToken(tok), exp); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: tok, Path: "/", Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
+	})
+	return nil
+}
+
+func (a *App) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := a.st.DeleteSession(ctx, hashToken(c.Value)); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// sessionUser resolves the session cookie, if any.
+func (a *App) sessionUser(r *http.Request) (store.User, bool, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return store.User{}, false, nil
+	}
+	u, err := a.st.SessionUser(r.Context(), hashToken(c.Value))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, nil
+	}
+	if err != nil {
+		return store.User{}, false, err
+	}
+	return u, true, nil
+}
+
+// requireAPI authenticates API calls by bearer token or session cookie.
+func (a *App) requireAPI(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h := r.Header.Get("Authorization"); h != "" {
+			raw, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				a.writeError(w, r, errUnauthorized)
+				return
+			}
+			u, err := a.userFromToken(r.Context(), strings.TrimSpace(raw))
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			next(w, r.WithContext(withUser(r.Context(), u)))
+			return
+		}
+		u, ok, err := a.sessionUser(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="upwatch"`)
+			a.writeError(w, r, errUnauthorized)
+			return
+		}
+		next(w, r.WithContext(withUser(r.Context(), u)))
+	}
+}
+
+// requirePage sends visitors without a session to login (or to first-run setup).
+func (a *App) requirePage(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, ok, err := a.sessionUser(r)
+		if err != nil {
+			a.pageError(w, r, err)
+			return
+		}
+		if !ok {
+			n, err := a.st.CountUsers(r.Context())
+			if err != nil {
+				a.pageError(w, r, err)
+				return
+			}
+			if n == 0 {
+				http.Redirect(w, r, "/setup", http.StatusSeeOther)
+				return
+			}
+			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next(w, r.WithContext(withUser(r.Context(), u)))
+	}
+}

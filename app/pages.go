@@ -1,0 +1,401 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
+)
+
+// pageRefresh is how often the list and detail pages reload themselves
+// until live updates replace it.
+const pageRefresh = 15
+
+// flashes are fixed notices chosen by a code in the redirect URL, so no
+// user text is ever reflected from the query string.
+var flashes = map[string]string{
+	"created": "Monitor created — the first check runs now.",
+	"updated": "Monitor saved.",
+	"paused":  "Monitor paused.",
+	"resumed": "Monitor resumed.",
+	"deleted": "Monitor deleted.",
+}
+
+func (a *App) page(r *http.Request, title string) views.Page {
+	return views.Page{
+		Title:     title,
+		UserEmail: userFrom(r.Context()).Email,
+		Asset:     a.assets.URL,
+		Flash:     flashes[r.URL.Query().Get("m")],
+		Now:       a.now(),
+	}
+}
+
+// render writes a whole page at once, so a rendering error never leaves half
+// a page behind.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		a.log.Error("render failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (a *App) pageError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		a.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		ae = &apiError{Status: http.StatusInternalServerError, Detail: "Something went wrong on our side. It has been logged."}
+	}
+	a.render(w, r, ae.Status, views.ErrorPage(a.page(r, http.StatusText(ae.Status)), ae.Status, ae.Detail))
+}
+
+func (a *App) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	a.pageError(w, r, &apiError{Status: http.StatusNotFound, Detail: "There is no page here."})
+}
+
+// --- setup and login ---
+
+func (a *App) setupPage(w http.ResponseWriter, r *http.Request) {
+	if n, err := a.st.CountUsers(r.Context()); err != nil {
+		a.pageError(w, r, err)
+		return
+	} else if n > 0 {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.SetupPage(views.AuthForm{Page: a.page(r, "Welcome")}))
+}
+
+func (a *App) setupSubmit(w http.ResponseWriter, r *http.Request) {
+	email, password := r.PostFormValue("email"), r.PostFormValue("password")
+	form := views.AuthForm{Page: a.page(r, "Welcome"), Email: email}
+	var u store.User
+	err := error(nil)
+	if password != r.PostFormValue("password_confirm") {
+		err = FieldErrors{{Field: "password_confirm", Message: "does not match the password"}}
+	} else {
+		u, err = a.signup(r.Context(), email, password)
+	}
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		form.Errors = fe.Map()
+		a.render(w, r, http.StatusUnprocessableEntity, views.SetupPage(form))
+		return
+	case errors.Is(err, errSignupClosed):
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	case err != nil:
+		a.pageError(w, r, err)
+		return
+	}
+	if err := a.startSession(r.Context(), w, r, u); err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
+	if n, err := a.st.CountUsers(r.Context()); err == nil && n == 0 {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return
+	}
+	a.render(w, r, http.StatusOK, views.LoginPage(views.AuthForm{Page: a.page(r, "Sign in"), Next: safeNext(r.URL.Query().Get("next"))}))
+}
+
+func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
+	u, err := a.authenticate(r.Context(), email, r.PostFormValue("password"))
+	if errors.Is(err, errBadLogin) {
+		a.render(w, r, http.StatusUnauthorized, views.LoginPage(views.AuthForm{
+			Page: a.page(r, "Sign in"), Email: email, Next: next, Error: "Wrong email or password.",
+		}))
+		return
+	}
+	if err == nil {
+		err = a.startSession(r.Context(), w, r, u)
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.endSession(r.Context(), w, r); err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// --- monitors ---
+
+func monitorRow(m store.Monitor) views.MonitorRow {
+	row := views.MonitorRow{
+		ID: m.ID, Name: m.Name, URL: m.URL, Status: m.State.Status, StatusSince: m.State.Since,
+		IntervalSeconds: int(m.Interval / time.Second),
+	}
+	if c := m.LastCheck; c != nil {
+		row.LastCheckedAt, row.LastLatencyMS, row.LastStatusCode = c.At, ms(c.Latency), c.StatusCode
+		row.LastReason, row.LastError = c.Reason, c.Error
+	}
+	return row
+}
+
+func (a *App) monitorsPage(w http.ResponseWriter, r *http.Request) {
+	list, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p := views.MonitorsPage{Page: a.page(r, "Monitors")}
+	p.Refresh = pageRefresh
+	for _, m := range list {
+		p.Rows = append(p.Rows, monitorRow(m))
+		switch m.State.Status {
+		case store.StatusUp:
+			p.Up++
+		case store.StatusDown:
+			p.Down++
+		case store.StatusPaused:
+			p.Paused++
+		default:
+			p.Pending++
+		}
+	}
+	a.render(w, r, http.StatusOK, views.MonitorsList(p))
+}
+
+const detailChecks = 50
+
+func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
+	m, err := a.ownedMonitor(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	checks, err := a.st.ListChecks(r.Context(), m.ID, detailChecks)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p := views.MonitorPage{
+		Page: a.page(r, m.Name), Monitor: monitorRow(m), Method: m.Method, ExpectedStatus: m.ExpectedStatus,
+		TimeoutSeconds: int(m.Timeout / time.Second), Confirmations: m.Confirmations,
+		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS, Paused: m.Paused,
+	}
+	p.Refresh = pageRefresh
+	for _, c := range checks {
+		p.Checks = append(p.Checks, views.CheckRow{
+			At: c.At, OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
+			DNSMS: ms(c.Phases.DNS), ConnectMS: ms(c.Phases.Connect), TLSMS: ms(c.Phases.TLS),
+			TTFBMS: ms(c.Phases.TTFB), TransferMS: ms(c.Phases.Transfer), Reason: c.Reason, Error: c.Error,
+		})
+	}
+	a.render(w, r, http.StatusOK, views.MonitorDetail(p))
+}
+
+func (a *App) ownedMonitor(r *http.Request) (store.Monitor, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return store.Monitor{}, err
+	}
+	m, err := a.st.GetMonitor(r.Context(), userFrom(r.Context()).ID, id)
+	return m, storeErr(err)
+}
+
+func formValues(m store.Monitor) views.MonitorValues {
+	var hdr strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
+		fmt.Fprintf(&hdr, "%s: %s\n", k, m.Headers[k])
+	}
+	return views.MonitorValues{
+		Name: m.Name, URL: m.URL, Method: m.Method,
+		IntervalSeconds: strconv.Itoa(int(m.Interval / time.Second)),
+		TimeoutSeconds:  strconv.Itoa(int(m.Timeout / time.Second)),
+		ExpectedStatus:  m.ExpectedStatus, Headers: hdr.String(), Body: m.Body,
+		Confirmations:   strconv.Itoa(m.Confirmations),
+		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
+	}
+}
+
+// formInput reads the monitor form into the same input the API uses, plus
+// the errors of fields that are not even the right type.
+func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors) {
+	v := views.MonitorValues{
+		Name: r.PostFormValue("name"), URL: r.PostFormValue("url"), Method: r.PostFormValue("method"),
+		IntervalSeconds: r.PostFormValue("interval_seconds"), TimeoutSeconds: r.PostFormValue("timeout_seconds"),
+		ExpectedStatus: r.PostFormValue("expected_status"), Headers: r.PostFormValue("headers"),
+		Body: r.PostFormValue("body"), Confirmations: r.PostFormValue("confirmations"),
+		FollowRedirects: r.PostFormValue("follow_redirects") == "on", VerifyTLS: r.PostFormValue("verify_tls") == "on",
+	}
+	var fe FieldErrors
+	in := monitorInput{
+		Name: &v.Name, URL: &v.URL, Method: &v.Method, Body: &v.Body,
+		FollowRedirects: &v.FollowRedirects, VerifyTLS: &v.VerifyTLS,
+	}
+	if s := strings.TrimSpace(v.ExpectedStatus); s != "" {
+		in.ExpectedStatus = &s
+	} else {
+		def := "200-299"
+		in.ExpectedStatus = &def
+	}
+	intField := func(name, raw string, dst **int) {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			return // default
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			fe.add(name, "must be a whole number")
+			return
+		}
+		*dst = &n
+	}
+	intField("interval_seconds", v.IntervalSeconds, &in.IntervalSeconds)
+	intField("timeout_seconds", v.TimeoutSeconds, &in.TimeoutSeconds)
+	intField("confirmations", v.Confirmations, &in.Confirmations)
+	headers := map[string]string{}
+	for i, line := range strings.Split(strings.ReplaceAll(v.Headers, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(line, ":")
+		if !ok {
+			fe.add("headers", "line %d: write it as Name: value", i+1)
+			continue
+		}
+		headers[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	}
+	in.Headers = &headers
+	return in, v, fe
+}
+
+// formPage is the add/edit page; fe (may be empty) marks the fields at fault.
+type formPage struct {
+	title, action, submit, cancel string
+}
+
+func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, v views.MonitorValues, fe FieldErrors) {
+	f := views.MonitorForm{Page: a.page(r, fp.title), Action: fp.action, Submit: fp.submit, Cancel: fp.cancel, Values: v}
+	status := http.StatusOK
+	if len(fe) > 0 {
+		f.Errors, f.FormError, status = fe.Map(), "Please fix the highlighted fields.", http.StatusUnprocessableEntity
+	}
+	a.render(w, r, status, views.MonitorFormPage(f))
+}
+
+var newForm = formPage{"Add monitor", "/monitors", "Add monitor", "/"}
+
+func editForm(m store.Monitor) formPage {
+	return formPage{"Edit " + m.Name, fmt.Sprintf("/monitors/%d/edit", m.ID), "Save", fmt.Sprintf("/monitors/%d", m.ID)}
+}
+
+func (a *App) newMonitorPage(w http.ResponseWriter, r *http.Request) {
+	v := formValues(newMonitorDefaults(a.cfg.DefaultInterval))
+	v.TimeoutSeconds = "" // blank: follows the interval (10 s at most)
+	a.renderMonitorForm(w, r, newForm, v, nil)
+}
+
+// submitMonitorForm runs the shared validator through save, then either
+// re-renders the form with field errors or redirects (Post/Redirect/Get).
+func (a *App) submitMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, base store.Monitor, creating bool,
+	save func(monitorInput) (store.Monitor, error), flash string) {
+	in, v, fe := formInput(r)
+	if len(fe) > 0 {
+		_, more := applyMonitor(base, in, creating) // report the other fields' problems too
+		a.renderMonitorForm(w, r, fp, v, append(fe, more...))
+		return
+	}
+	m, err := save(in)
+	if errors.As(err, &fe) {
+		a.renderMonitorForm(w, r, fp, v, fe)
+		return
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/monitors/%d?m=%s", m.ID, flash), http.StatusSeeOther)
+}
+
+func (a *App) createMonitorSubmit(w http.ResponseWriter, r *http.Request) {
+	a.submitMonitorForm(w, r, newForm, newMonitorDefaults(a.cfg.DefaultInterval), true,
+		func(in monitorInput) (store.Monitor, error) { return a.createMonitor(r, in) }, "created")
+}
+
+func (a *App) editMonitorPage(w http.ResponseWriter, r *http.Request) {
+	m, err := a.ownedMonitor(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	a.renderMonitorForm(w, r, editForm(m), formValues(m), nil)
+}
+
+func (a *App) editMonitorSubmit(w http.ResponseWriter, r *http.Request) {
+	cur, err := a.ownedMonitor(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	a.submitMonitorForm(w, r, editForm(cur), cur, false,
+		func(in monitorInput) (store.Monitor, error) { return a.updateMonitor(r, cur.ID, in) }, "updated")
+}
+
+func (a *App) pauseSubmit(w http.ResponseWriter, r *http.Request) {
+	m, err := a.ownedMonitor(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	paused := r.PostFormValue("paused") == "true"
+	if _, err := a.updateMonitor(r, m.ID, monitorInput{Paused: &paused}); err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	flash := "resumed"
+	if paused {
+		flash = "paused"
+	}
+	http.Redirect(w, r, fmt.Sprintf("/monitors/%d?m=%s", m.ID, flash), http.StatusSeeOther)
+}
+
+func (a *App) deleteSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = a.deleteMonitor(r, id)
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/?m=deleted", http.StatusSeeOther)
+}

@@ -1,0 +1,45 @@
+package app
+
+import "net/http"
+
+// routes is the route table: read it as the spec of the HTTP surface.
+func (a *App) routes(mux *http.ServeMux) {
+	// API v1
+	mux.HandleFunc("POST /api/v1/auth/signup", a.apiSignup)
+	mux.HandleFunc("POST /api/v1/auth/login", a.apiLogin)
+	mux.HandleFunc("POST /api/v1/users", a.requireAPI(a.apiCreateUser))
+	mux.HandleFunc("GET /api/v1/me", a.requireAPI(a.apiMe))
+
+	mux.HandleFunc("POST /api/v1/monitors", a.requireAPI(a.apiCreateMonitor))
+	mux.HandleFunc("GET /api/v1/monitors", a.requireAPI(a.apiListMonitors))
+	mux.HandleFunc("GET /api/v1/monitors/{id}", a.requireAPI(a.apiGetMonitor))
+	mux.HandleFunc("PATCH /api/v1/monitors/{id}", a.requireAPI(a.apiUpdateMonitor))
+	mux.HandleFunc("DELETE /api/v1/monitors/{id}", a.requireAPI(a.apiDeleteMonitor))
+	mux.HandleFunc("GET /api/v1/monitors/{id}/checks", a.requireAPI(a.apiListChecks))
+
+	// The seed's routes: aliases with the same shapes.
+	mux.HandleFunc("POST /api/websites", a.requireAPI(a.apiCreateMonitor))
+	mux.HandleFunc("GET /api/websites", a.requireAPI(a.apiListMonitors))
+	mux.HandleFunc("GET /api/websites/{id}", a.requireAPI(a.apiGetMonitor))
+	mux.HandleFunc("DELETE /api/websites/{id}", a.requireAPI(a.apiDeleteMonitor))
+
+	mux.HandleFunc("/api/", a.apiNotFound)
+	mux.HandleFunc("GET /healthz", a.healthz)
+
+	// Dashboard
+	mux.Handle("GET /static/", a.assets)
+	mux.HandleFunc("GET /setup", a.setupPage)
+	mux.HandleFunc("POST /setup", a.setupSubmit)
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.loginSubmit)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /{$}", a.requirePage(a.monitorsPage))
+	mux.HandleFunc("GET /monitors/new", a.requirePage(a.newMonitorPage))
+	mux.HandleFunc("POST /monitors", a.requirePage(a.createMonitorSubmit))
+	mux.HandleFunc("GET /monitors/{id}", a.requirePage(a.monitorPage))
+	mux.HandleFunc("GET /monitors/{id}/edit", a.requirePage(a.editMonitorPage))
+	mux.HandleFunc("POST /monitors/{id}/edit", a.requirePage(a.editMonitorSubmit))
+	mux.HandleFunc("POST /monitors/{id}/pause", a.requirePage(a.pauseSubmit))
+	mux.HandleFunc("POST /monitors/{id}/delete", a.requirePage(a.deleteSubmit))
+	mux.HandleFunc("/", a.notFoundPage)
+}

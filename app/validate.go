@@ -1,0 +1,240 @@
+package app
+
+import (
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/store"
+)
+
+// Limits on what a user may configure.
+const (
+	maxNameLen       = 200
+	maxURLLen        = 2048
+	minInterval      = 1
+	maxInterval      = 86400
+	maxTimeout       = 120
+	maxHeaders       = 50
+	maxHeaderValue   = 4096
+	maxRequestBody   = 64 << 10
+	maxConfirmations = 10
+	minPasswordLen   = 8
+	maxPasswordLen   = 256
+)
+
+var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// monitorInput is a create or a partial update, from JSON or a form: nil
+// fields are left as they are (or take defaults on create).
+type monitorInput struct {
+	Name            *string            `json:"name"`
+	URL             *string            `json:"url"`
+	IntervalSeconds *int               `json:"interval_seconds"`
+	TimeoutSeconds  *int               `json:"timeout_seconds"`
+	Method          *string            `json:"method"`
+	Headers         *map[string]string `json:"headers"`
+	Body            *string            `json:"body"`
+	ExpectedStatus  *string            `json:"expected_status"`
+	FollowRedirects *bool              `json:"follow_redirects"`
+	VerifyTLS       *bool              `json:"verify_tls"`
+	Confirmations   *int               `json:"confirmations"`
+	Paused          *bool              `json:"paused"`
+}
+
+// newMonitorDefaults is the monitor a create starts from.
+func newMonitorDefaults(defaultInterval time.Duration) store.Monitor {
+	return store.Monitor{
+		Method:          "GET",
+		Interval:        defaultInterval,
+		ExpectedStatus:  "200-299",
+		FollowRedirects: true,
+		VerifyTLS:       true,
+		Confirmations:   2,
+	}
+}
+
+// applyMonitor is the one validator shared by the API and the forms: it
+// applies in to m and returns every problem found, by field.
+func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monitor, FieldErrors) {
+	var fe FieldErrors
+	if in.Name != nil {
+		m.Name = strings.TrimSpace(*in.Name)
+	}
+	if creating || in.Name != nil {
+		switch n := utf8.RuneCountInString(m.Name); {
+		case n == 0:
+			fe.add("name", "is required")
+		case n > maxNameLen:
+			fe.add("name", "must be at most %d characters", maxNameLen)
+		case !utf8.ValidString(m.Name) || strings.IndexFunc(m.Name, unicode.IsControl) >= 0:
+			fe.add("name", "must not contain control characters")
+		}
+	}
+	if in.URL != nil {
+		m.URL = strings.TrimSpace(*in.URL)
+	}
+	if creating || in.URL != nil {
+		if msg := checkURL(m.URL); msg != "" {
+			fe.add("url", "%s", msg)
+		}
+	}
+	timeoutSet := in.TimeoutSeconds != nil
+	if in.IntervalSeconds != nil {
+		if v := *in.IntervalSeconds; v < minInterval || v > maxInterval {
+			fe.add("interval_seconds", "must be between %d and %d", minInterval, maxInterval)
+		} else {
+			m.Interval = time.Duration(v) * time.Second
+		}
+	}
+	if timeoutSet {
+		if v := *in.TimeoutSeconds; v < 1 || v > maxTimeout {
+			fe.add("timeout_seconds", "must be between 1 and %d", maxTimeout)
+		} else {
+			m.Timeout = time.Duration(v) * time.Second
+		}
+	}
+	if !timeoutSet && (creating || m.Timeout == 0) {
+		m.Timeout = min(10*time.Second, m.Interval)
+	}
+	if !timeoutSet && m.Timeout > m.Interval {
+		m.Timeout = m.Interval // an interval shortened below the old timeout pulls it along
+	}
+	if timeoutSet && m.Timeout > m.Interval && m.Interval > 0 {
+		fe.add("timeout_seconds", "must not exceed the interval (%d s)", int(m.Interval/time.Second))
+	}
+	if in.Method != nil {
+		m.Method = strings.ToUpper(strings.TrimSpace(*in.Method))
+		if m.Method == "" {
+			m.Method = "GET"
+		}
+		ok := false
+		for _, x := range methods {
+			ok = ok || x == m.Method
+		}
+		if !ok {
+			fe.add("method", "must be one of %s", strings.Join(methods, ", "))
+		}
+	}
+	if in.Headers != nil {
+		m.Headers = nil
+		if len(*in.Headers) > maxHeaders {
+			fe.add("headers", "at most %d headers", maxHeaders)
+		}
+		for k, v := range *in.Headers {
+			if !validHeaderName(k) {
+				fe.add("headers", "%q is not a valid header name", trunc(k, 40))
+				continue
+			}
+			if len(v) > maxHeaderValue || strings.ContainsAny(v, "\r\n\x00") {
+				fe.add("headers", "value of %s must be one line of at most %d bytes", k, maxHeaderValue)
+				continue
+			}
+			if m.Headers == nil {
+				m.Headers = map[string]string{}
+			}
+			m.Headers[k] = v
+		}
+	}
+	if in.Body != nil {
+		m.Body = *in.Body
+		if len(m.Body) > maxRequestBody {
+			fe.add("body", "must be at most %d bytes", maxRequestBody)
+		}
+	}
+	if in.ExpectedStatus != nil {
+		s := strings.TrimSpace(*in.ExpectedStatus)
+		r, err := checker.ParseStatusRanges(s)
+		if err != nil {
+			fe.add("expected_status", "%s", err.Error())
+		} else {
+			m.ExpectedStatus = r.String()
+		}
+	}
+	if in.FollowRedirects != nil {
+		m.FollowRedirects = *in.FollowRedirects
+	}
+	if in.VerifyTLS != nil {
+		m.VerifyTLS = *in.VerifyTLS
+	}
+	if in.Confirmations != nil {
+		if v := *in.Confirmations; v < 1 || v > maxConfirmations {
+			fe.add("confirmations", "must be between 1 and %d", maxConfirmations)
+		} else {
+			m.Confirmations = v
+		}
+	}
+	if in.Paused != nil {
+		m.Paused = *in.Paused
+	}
+	return m, fe
+}
+
+func checkURL(raw string) string {
+	switch {
+	case raw == "":
+		return "is required"
+	case len(raw) > maxURLLen:
+		return "is too long"
+	case strings.IndexFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return "must not contain spaces or control characters"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "is not a valid URL"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "must start with http:// or https://"
+	}
+	if u.Hostname() == "" {
+		return "must include a host"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "has an invalid port"
+		}
+	}
+	return ""
+}
+
+// validHeaderName accepts an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for _, c := range s {
+		if c > unicode.MaxASCII || !(unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func trunc(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// checkCredentials validates an email and a password for a new account.
+func checkCredentials(email, password string) (string, FieldErrors) {
+	var fe FieldErrors
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		fe.add("email", "is required")
+	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+		fe.add("email", "is not a valid email address")
+	}
+	if n := utf8.RuneCountInString(password); n < minPasswordLen {
+		fe.add("password", "must be at least %d characters", minPasswordLen)
+	} else if n > maxPasswordLen {
+		fe.add("password", "must be at most %d characters", maxPasswordLen)
+	}
+	return email, fe
+}

@@ -1,0 +1,250 @@
+// Package checker schedules checks, runs them on workers over a Redis-stream
+// queue and turns their results into stored history and monitor state.
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+// drainTimeout bounds how long shutdown waits for the last results.
+const drainTimeout = 5 * time.Second
+
+// LocalRegion is the region served by the workers inside the server.
+const LocalRegion = "local"
+
+// Store is what the checker needs from storage.
+type Store interface {
+	AllMonitors(ctx context.Context) ([]store.Monitor, error)
+	MonitorByID(ctx context.Context, id int64) (store.Monitor, error)
+	SaveChecks(ctx context.Context, checks []store.Check, updates []store.StateUpdate) error
+}
+
+// Config tunes the checker; zero values take defaults.
+type Config struct {
+	// LocalWorkers is the number of checks run at once inside the server;
+	// 0 means the default, negative means none (remote workers only).
+	LocalWorkers int
+	Logger       *slog.Logger
+	Now          func() time.Time
+	// RetryDelay caps how soon a failed check is repeated to confirm a
+	// failure (default 5s, never more than the monitor's interval).
+	RetryDelay time.Duration
+	// Prober runs checks for local workers (default: an HTTP prober).
+	Prober Prober
+}
+
+// Checker owns the schedule, the result sink and the local worker pool.
+type Checker struct {
+	st  Store
+	q   *Queue
+	cfg Config
+
+	mu     sync.Mutex
+	sched  *schedule
+	states map[int64]*monState
+	wake   chan struct{}
+}
+
+// monState is what the sink needs to know of a monitor.
+type monState struct {
+	state         store.MonitorState
+	confirmations int
+	interval      time.Duration
+	paused        bool
+	lastDue       int64 // newest applied check, so late duplicates do not move state
+}
+
+func New(st Store, q *Queue, cfg Config) *Checker {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 5 * time.Second
+	}
+	if cfg.LocalWorkers == 0 {
+		cfg.LocalWorkers = 64
+	}
+	if cfg.Prober == nil {
+		cfg.Prober = NewHTTPProber(HTTPOptions{})
+	}
+	return &Checker{
+		st: st, q: q, cfg: cfg,
+		sched:  newSchedule(),
+		states: map[int64]*monState{},
+		wake:   make(chan struct{}, 1),
+	}
+}
+
+// SpecOf turns a stored monitor into what a worker needs.
+func SpecOf(m store.Monitor) Spec {
+	return Spec{
+		MonitorID:       m.ID,
+		URL:             m.URL,
+		Method:          m.Method,
+		Headers:         m.Headers,
+		Body:            m.Body,
+		Timeout:         m.Timeout,
+		ExpectedStatus:  m.ExpectedStatus,
+		FollowRedirects: m.FollowRedirects,
+		VerifyTLS:       m.VerifyTLS,
+	}
+}
+
+// Run loads the monitors, then schedules, checks and stores results until
+// ctx is cancelled. It returns after in-flight work is flushed.
+func (c *Checker) Run(ctx context.Context) error {
+	if err := c.q.Setup(ctx, LocalRegion); err != nil {
+		return err
+	}
+	mons, err := c.st.AllMonitors(ctx)
+	if err != nil {
+		return fmt.Errorf("checker: load monitors: %w", err)
+	}
+	now := c.cfg.Now()
+	c.mu.Lock()
+	for _, m := range mons {
+		if _, ok := c.states[m.ID]; ok {
+			continue // a Reschedule during start-up already has fresher data
+		}
+		c.putLocked(m, now.Add(spread(m.ID, m.Interval)))
+	}
+	c.mu.Unlock()
+	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
+
+	// Workers stop first (no new results), then the sink drains, then Run returns.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	var workers sync.WaitGroup
+	if c.cfg.LocalWorkers > 0 {
+		host, _ := os.Hostname()
+		w := NewWorker(c.q, c.cfg.Prober, WorkerConfig{
+			Region:      LocalRegion,
+			Name:        "server-" + host + "-" + strconv.Itoa(os.Getpid()),
+			Concurrency: c.cfg.LocalWorkers,
+			Logger:      c.cfg.Logger,
+			Now:         c.cfg.Now,
+		})
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := w.Run(workCtx); err != nil {
+				c.cfg.Logger.Error("local workers stopped", "err", err)
+			}
+		}()
+	}
+	// The sink outlives ctx: it stores what the workers flushed last.
+	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSink()
+	draining := make(chan struct{})
+	sinkDone := make(chan struct{})
+	go func() {
+		defer close(sinkDone)
+		c.sink(sinkCtx, draining)
+	}()
+
+	c.scheduleLoop(ctx)
+	stopWork()
+	workers.Wait()
+	close(draining)
+	select {
+	case <-sinkDone:
+	case <-time.After(drainTimeout):
+		stopSink()
+		<-sinkDone
+	}
+	return nil
+}
+
+// putLocked (re)registers a monitor; paused monitors leave the schedule.
+func (c *Checker) putLocked(m store.Monitor, first time.Time) {
+	st := c.states[m.ID]
+	if st == nil {
+		st = &monState{}
+		c.states[m.ID] = st
+	}
+	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
+	if m.Paused {
+		c.sched.remove(m.ID)
+		return
+	}
+	c.sched.put(SpecOf(m), LocalRegion, m.Interval, first)
+}
+
+// Reschedule reloads a monitor after it was created or edited and checks it
+// at once; a deleted monitor is removed.
+func (c *Checker) Reschedule(ctx context.Context, id int64) error {
+	m, err := c.st.MonitorByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		c.Remove(id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checker: reschedule %d: %w", id, err)
+	}
+	c.mu.Lock()
+	c.putLocked(m, c.cfg.Now())
+	c.mu.Unlock()
+	c.poke()
+	return nil
+}
+
+// Remove forgets a deleted monitor; its in-flight results are dropped.
+func (c *Checker) Remove(id int64) {
+	c.mu.Lock()
+	c.sched.remove(id)
+	delete(c.states, id)
+	c.mu.Unlock()
+	c.poke()
+}
+
+func (c *Checker) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// scheduleLoop publishes due jobs; it never waits for checks to finish, so a
+// slow target cannot shift anyone's schedule.
+func (c *Checker) scheduleLoop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var jobs []Job
+	for {
+		now := c.cfg.Now()
+		c.mu.Lock()
+		jobs = c.sched.due(now, jobs[:0])
+		next, ok := c.sched.nextDue()
+		c.mu.Unlock()
+		for len(jobs) > 0 {
+			n := min(len(jobs), 500)
+			if err := c.q.PublishJobs(ctx, jobs[:n]); err != nil && ctx.Err() == nil {
+				c.cfg.Logger.Error("publishing jobs failed", "n", n, "err", err)
+			}
+			jobs = jobs[n:]
+		}
+		wait := time.Minute
+		if ok {
+			wait = next.Sub(c.cfg.Now())
+		}
+		timer.Reset(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-c.wake:
+		}
+	}
+}

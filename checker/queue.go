@@ -1,0 +1,247 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Stream and group names. Jobs go to one stream per region so remote workers
+// of a region read only their own work; results all go to one stream.
+const (
+	jobsStreamPrefix = "upwatch:jobs:"
+	resultsStream    = "upwatch:results"
+	workersGroup     = "workers"
+	sinkGroup        = "sink"
+
+	// Jobs are disposable (a stale one is dropped anyway), so a stream that
+	// nobody reads is capped; results are deleted once stored.
+	jobsMaxLen    = 100_000
+	resultsMaxLen = 1_000_000
+)
+
+// Job is one scheduled check of one monitor.
+type Job struct {
+	Spec    Spec   `json:"spec"`
+	Region  string `json:"region"`
+	Due     int64  `json:"due"`     // scheduled time, unix ms; the check's identity
+	Expires int64  `json:"expires"` // unix ms after which the job is dropped, not run late
+}
+
+// Result is the outcome of a Job, sent back to the server's sink.
+type Result struct {
+	MonitorID int64   `json:"id"`
+	Region    string  `json:"region"`
+	Due       int64   `json:"due"`
+	Outcome   Outcome `json:"outcome"`
+}
+
+// JobMsg and ResultMsg pair a decoded message with its stream ID (for XACK).
+type JobMsg struct {
+	ID  string
+	Job Job
+	Err error // set when the message could not be decoded
+}
+
+type ResultMsg struct {
+	ID     string
+	Result Result
+	Err    error
+}
+
+// Queue is the stream transport between scheduler, workers and sink. It works
+// the same against the embedded miniredis and a real Redis.
+type Queue struct {
+	rdb redis.UniversalClient
+}
+
+func NewQueue(rdb redis.UniversalClient) *Queue { return &Queue{rdb: rdb} }
+
+func jobsStream(region string) string { return jobsStreamPrefix + region }
+
+// Setup creates the consumer groups (and streams) if they do not exist yet.
+func (q *Queue) Setup(ctx context.Context, regions ...string) error {
+	pairs := [][2]string{{resultsStream, sinkGroup}}
+	for _, r := range regions {
+		pairs = append(pairs, [2]string{jobsStream(r), workersGroup})
+	}
+	for _, p := range pairs {
+		err := q.rdb.XGroupCreateMkStream(ctx, p[0], p[1], "0").Err()
+		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("queue: create group %s on %s: %w", p[1], p[0], err)
+		}
+	}
+	return nil
+}
+
+// Ping reports whether the queue answers.
+func (q *Queue) Ping(ctx context.Context) error {
+	if err := q.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("queue: ping: %w", err)
+	}
+	return nil
+}
+
+// PublishJobs adds jobs to their region streams in one pipelined round trip.
+func (q *Queue) PublishJobs(ctx context.Context, jobs []Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	pipe := q.rdb.Pipeline()
+	for i := range jobs {
+		data, err := json.Marshal(&jobs[i])
+		if err != nil {
+			return fmt.Errorf("queue: encode job: %w", err)
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{
+			Stream: jobsStream(jobs[i].Region),
+			MaxLen: jobsMaxLen,
+			Approx: true,
+			Values: []any{"d", data},
+		})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("queue: publish %d jobs: %w", len(jobs), err)
+	}
+	return nil
+}
+
+// ReadJobs reads up to count new jobs of a region, waiting at most block.
+func (q *Queue) ReadJobs(ctx context.Context, region, consumer string, count int, block time.Duration) ([]JobMsg, error) {
+	streams, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group:    workersGroup,
+		Consumer: consumer,
+		Streams:  []string{jobsStream(region), ">"},
+		Count:    int64(count),
+		Block:    block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: read jobs: %w", err)
+	}
+	var out []JobMsg
+	for _, s := range streams {
+		out = append(out, decodeJobs(s.Messages)...)
+	}
+	return out, nil
+}
+
+// ClaimStaleJobs takes over jobs another (dead) worker read but never acked.
+func (q *Queue) ClaimStaleJobs(ctx context.Context, region, consumer string, minIdle time.Duration, count int) ([]JobMsg, error) {
+	msgs, _, err := q.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream:   jobsStream(region),
+		Group:    workersGroup,
+		Consumer: consumer,
+		MinIdle:  minIdle,
+		Start:    "0-0",
+		Count:    int64(count),
+	}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("queue: claim stale jobs: %w", err)
+	}
+	return decodeJobs(msgs), nil
+}
+
+func decodeJobs(msgs []redis.XMessage) []JobMsg {
+	out := make([]JobMsg, 0, len(msgs))
+	for _, m := range msgs {
+		jm := JobMsg{ID: m.ID}
+		jm.Err = decode(m, &jm.Job)
+		out = append(out, jm)
+	}
+	return out
+}
+
+func decode(m redis.XMessage, v any) error {
+	s, ok := m.Values["d"].(string)
+	if !ok {
+		return fmt.Errorf("message %s has no data field", m.ID)
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Complete publishes results and acknowledges (and deletes) the jobs they
+// answer, in one pipelined round trip. ackIDs may include dropped jobs.
+func (q *Queue) Complete(ctx context.Context, region string, results []Result, ackIDs []string) error {
+	if len(results) == 0 && len(ackIDs) == 0 {
+		return nil
+	}
+	pipe := q.rdb.Pipeline()
+	for i := range results {
+		data, err := json.Marshal(&results[i])
+		if err != nil {
+			return fmt.Errorf("queue: encode result: %w", err)
+		}
+		pipe.XAdd(ctx, &redis.XAddArgs{
+			Stream: resultsStream,
+			MaxLen: resultsMaxLen,
+			Approx: true,
+			Values: []any{"d", data},
+		})
+	}
+	if len(ackIDs) > 0 {
+		pipe.XAck(ctx, jobsStream(region), workersGroup, ackIDs...)
+		pipe.XDel(ctx, jobsStream(region), ackIDs...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("queue: complete %d results: %w", len(results), err)
+	}
+	return nil
+}
+
+// ReadResults reads up to count results for the sink. With pending it
+// re-reads this consumer's delivered but unacknowledged results (after a
+// crash or a failed write) instead of new ones.
+func (q *Queue) ReadResults(ctx context.Context, consumer string, count int, block time.Duration, pending bool) ([]ResultMsg, error) {
+	start := ">"
+	if pending {
+		start = "0"
+		block = -1 // pending reads never block
+	}
+	streams, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group:    sinkGroup,
+		Consumer: consumer,
+		Streams:  []string{resultsStream, start},
+		Count:    int64(count),
+		Block:    block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: read results: %w", err)
+	}
+	var out []ResultMsg
+	for _, s := range streams {
+		for _, m := range s.Messages {
+			rm := ResultMsg{ID: m.ID}
+			rm.Err = decode(m, &rm.Result)
+			out = append(out, rm)
+		}
+	}
+	return out, nil
+}
+
+// AckResults acknowledges and deletes stored results.
+func (q *Queue) AckResults(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := q.rdb.Pipeline()
+	pipe.XAck(ctx, resultsStream, sinkGroup, ids...)
+	pipe.XDel(ctx, resultsStream, ids...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("queue: ack %d results: %w", len(ids), err)
+	}
+	return nil
+}

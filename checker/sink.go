@@ -1,0 +1,138 @@
+package checker
+
+import (
+	"context"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+const (
+	sinkConsumer = "server"
+	sinkBatch    = 1000
+)
+
+// sink stores results in batches: one transaction per batch, acknowledged
+// only after commit, so a crash re-reads (at-least-once) and the store's
+// primary key makes the replay harmless.
+func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
+	pending := true // first, whatever a previous run left unacknowledged
+	for ctx.Err() == nil {
+		msgs, err := c.q.ReadResults(ctx, sinkConsumer, sinkBatch, readBlock, pending)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.cfg.Logger.Warn("reading results failed", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		if pending && len(msgs) == 0 {
+			pending = false
+			continue
+		}
+		if len(msgs) == 0 {
+			select {
+			case <-draining: // workers stopped and the stream is empty
+				return
+			default:
+			}
+			continue
+		}
+		if err := c.store(ctx, msgs); err != nil {
+			c.cfg.Logger.Error("storing results failed; will retry", "n", len(msgs), "err", err)
+			pending = true
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// store applies one batch: state machine in memory, then one write.
+func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
+	checks := make([]store.Check, 0, len(msgs))
+	ids := make([]string, 0, len(msgs))
+	type rechk struct {
+		id int64
+		at time.Time
+	}
+	var rechecks []rechk
+	updates := map[int64]*store.StateUpdate{}
+	order := []int64{}
+	now := c.cfg.Now()
+	// Saved so a failed write can be retried from the same state.
+	before := map[int64]monState{}
+
+	c.mu.Lock()
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+		if m.Err != nil {
+			c.cfg.Logger.Warn("dropping malformed result", "id", m.ID, "err", m.Err)
+			continue
+		}
+		r := m.Result
+		st, known := c.states[r.MonitorID]
+		if !known {
+			continue // deleted meanwhile
+		}
+		o := r.Outcome
+		at := time.UnixMilli(r.Due).UTC()
+		checks = append(checks, store.Check{
+			MonitorID: r.MonitorID, Region: r.Region, At: at,
+			OK: o.OK, StatusCode: o.StatusCode, Latency: o.Latency,
+			Phases: store.Phases{DNS: o.DNS, Connect: o.Connect, TLS: o.TLS, TTFB: o.TTFB, Transfer: o.Transfer},
+			Reason: o.Reason, Error: o.Error,
+		})
+		if st.paused || r.Due <= st.lastDue {
+			continue // history only: state moves with newer checks of active monitors
+		}
+		if _, seen := before[r.MonitorID]; !seen {
+			before[r.MonitorID] = *st
+		}
+		st.lastDue = r.Due
+		prev := st.state
+		st.state = nextState(prev, st.confirmations, o.OK, at)
+		u := updates[r.MonitorID]
+		if u == nil {
+			u = &store.StateUpdate{MonitorID: r.MonitorID}
+			updates[r.MonitorID] = u
+			order = append(order, r.MonitorID)
+		}
+		u.State = st.state
+		if st.state.Status != prev.Status {
+			u.Transition = &store.Transition{
+				MonitorID: r.MonitorID, From: prev.Status, To: st.state.Status,
+				At: at, Reason: o.Reason, Error: o.Error,
+			}
+		}
+		if !o.OK && st.state.Status != store.StatusDown {
+			rechecks = append(rechecks, rechk{r.MonitorID, now.Add(min(c.cfg.RetryDelay, st.interval))})
+		}
+	}
+	for _, rc := range rechecks {
+		c.sched.recheck(rc.id, rc.at)
+	}
+	c.mu.Unlock()
+	if len(rechecks) > 0 {
+		c.poke()
+	}
+
+	list := make([]store.StateUpdate, 0, len(order))
+	for _, id := range order {
+		list = append(list, *updates[id])
+	}
+	if err := c.st.SaveChecks(ctx, checks, list); err != nil {
+		c.mu.Lock()
+		for id, old := range before {
+			if st, ok := c.states[id]; ok {
+				*st = old
+			}
+		}
+		c.mu.Unlock()
+		return err
+	}
+	for _, u := range list {
+		if t := u.Transition; t != nil {
+			c.cfg.Logger.Info("monitor state changed", "monitor", t.MonitorID, "from", t.From, "to", t.To, "reason", t.Reason)
+		}
+	}
+	return c.q.AckResults(ctx, ids)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting, from env with flags overriding.
+type config struct {
+	Host          string
+	Port          int
+	DatabaseURL   string
+	RedisURL      string
+	JWTSecret     string
+	CheckInterval time.Duration
+	LogLevel      slog.Level
+	Workers       int
+	Region        string // worker only
+}
+
+// setting describes one env variable and its flag.
+type setting struct {
+	env, flag, def, usage string
+}
+
+var (
+	sHost     = setting{"HOST", "host", "", "address to listen on (empty: all interfaces)"}
+	sPort     = setting{"PORT", "port", "8080", "HTTP port"}
+	sDatabase = setting{"DATABASE_URL", "database-url", "./upwatch.db", "SQLite file: a path, file:PATH or sqlite:PATH"}
+	sRedis    = setting{"REDIS_URL", "redis-url", "", "Redis URL for the job queue (empty: embedded)"}
+	sJWT      = setting{"JWT_SECRET", "jwt-secret", "", "secret signing API tokens (empty: generated once and stored)"}
+	sInterval = setting{"CHECK_INTERVAL", "check-interval", "60000", "default check interval of new monitors, in ms"}
+	sLogLevel = setting{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"}
+	sWorkers  = setting{"WORKERS", "workers", "64", "checks run at once by this process"}
+	sRegion   = setting{"REGION", "region", "local", "region whose jobs a worker runs"}
+)
+
+// parseConfig reads the settings a subcommand uses from env and flags and
+// validates them; an error names the setting at fault.
+// fs may carry the subcommand's own extra flags.
+func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, use ...setting) (config, []string, error) {
+	vals := map[string]*string{}
+	for _, s := range use {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		vals[s.env] = fs.String(s.flag, def, s.usage+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, nil, err
+	}
+	get := func(s setting) string {
+		if p, ok := vals[s.env]; ok {
+			return strings.TrimSpace(*p)
+		}
+		return s.def
+	}
+	var c config
+	var err error
+	c.Host = get(sHost)
+	if c.Port, err = strconv.Atoi(get(sPort)); err != nil || c.Port < 0 || c.Port > 65535 {
+		return c, nil, fmt.Errorf("PORT: %q is not a port number (0-65535)", get(sPort))
+	}
+	c.DatabaseURL = get(sDatabase)
+	if c.DatabaseURL == "" {
+		return c, nil, fmt.Errorf("DATABASE_URL: must not be empty")
+	}
+	c.RedisURL = get(sRedis)
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			return c, nil, fmt.Errorf("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+		}
+	}
+	c.JWTSecret = get(sJWT)
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		return c, nil, fmt.Errorf("JWT_SECRET: must be at least 32 characters (or unset to generate one)")
+	}
+	ms, err := strconv.Atoi(get(sInterval))
+	if err != nil || ms < 1000 || ms > 86_400_000 {
+		return c, nil, fmt.Errorf("CHECK_INTERVAL: %q must be milliseconds between 1000 and 86400000", get(sInterval))
+	}
+	c.CheckInterval = time.Duration(ms/1000) * time.Second
+	if err := c.LogLevel.UnmarshalText([]byte(get(sLogLevel))); err != nil {
+		return c, nil, fmt.Errorf("LOG_LEVEL: %q must be debug, info, warn or error", get(sLogLevel))
+	}
+	if c.Workers, err = strconv.Atoi(get(sWorkers)); err != nil || c.Workers < 0 || c.Workers > 10_000 {
+		return c, nil, fmt.Errorf("WORKERS: %q must be a number from 0 to 10000", get(sWorkers))
+	}
+	c.Region = get(sRegion)
+	if c.Region == "" || strings.ContainsAny(c.Region, " \t\r\n:") || len(c.Region) > 64 {
+		return c, nil, fmt.Errorf("REGION: %q must be a short name without spaces or colons", c.Region)
+	}
+	return c, fs.Args(), nil
+}

@@ -1,0 +1,275 @@
+// Command upwatch is a self-hosted uptime monitor in one binary.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/upwatch/upwatch/app"
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/static"
+	"github.com/upwatch/upwatch/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "upwatch:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `upwatch — self-hosted uptime monitoring
+
+Usage:
+  upwatch [serve] [flags]          run the server (default)
+  upwatch worker [flags]           run checks for a region against REDIS_URL
+  upwatch user create --email E    create a user (password read from stdin)
+  upwatch version                  print the version
+
+Run "upwatch serve -h" for the settings; each flag has an env variable.
+`
+
+// run is the whole program, testable: args without the program name.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "worker":
+		return worker(ctx, args, getenv, stderr)
+	case "user":
+		return userCmd(ctx, args, getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "upwatch", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("upwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// openQueue connects to REDIS_URL, or starts the embedded miniredis on a
+// loopback port when it is empty. close releases both.
+func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn func(), err error) {
+	var mr *miniredis.Miniredis
+	var opts *redis.Options
+	if redisURL == "" {
+		mr = miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, nil, fmt.Errorf("start embedded queue: %w", err)
+		}
+		opts = &redis.Options{Addr: mr.Addr()}
+	} else if opts, err = redis.ParseURL(redisURL); err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb = redis.NewClient(opts)
+	closeFn = func() {
+		_ = rdb.Close()
+		if mr != nil {
+			mr.Close()
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("REDIS_URL: cannot reach the queue: %w", err)
+	}
+	return rdb, closeFn, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer st.Close()
+
+	secret := cfg.JWTSecret
+	if secret == "" {
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return fmt.Errorf("generate JWT secret: %w", err)
+		}
+		// Generated once and kept, so tokens survive restarts.
+		if secret, err = st.SettingOrInit(ctx, "jwt_secret", hex.EncodeToString(buf)); err != nil {
+			return err
+		}
+	}
+
+	rdb, closeQueue, err := openQueue(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer closeQueue()
+	q := checker.NewQueue(rdb)
+
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = -1 // remote workers only
+	}
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log})
+	assets, err := static.New()
+	if err != nil {
+		return err
+	}
+	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval}, st, chk, q, assets, log, nil)
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("PORT: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	chkCtx, stopChecker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopChecker()
+	chkDone := make(chan error, 1)
+	go func() { chkDone <- chk.Run(chkCtx) }()
+
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(ln) }()
+	addr := ln.Addr().(*net.TCPAddr)
+	host := cfg.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	log.Info("upwatch started", "version", version, "addr", addr.String(), "database", st.Path(), "embedded_queue", cfg.RedisURL == "")
+	fmt.Fprintf(stdout, "upwatch listening on http://%s\n", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-srvDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-chkDone:
+		chkDone <- err
+		if err != nil {
+			runErr = fmt.Errorf("checker: %w", err)
+		}
+	}
+	log.Info("shutting down")
+	// Stop taking requests, then stop checks and flush their results, then
+	// the deferred closes release the queue and the database.
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopChecker()
+	if err := <-chkDone; err != nil && runErr == nil {
+		runErr = fmt.Errorf("checker: %w", err)
+	}
+	return runErr
+}
+
+func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sRegion, sWorkers, sLogLevel)
+	if err != nil {
+		return err
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("REDIS_URL: a worker needs the server's Redis (the embedded queue is private to the server)")
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	rdb, closeQueue, err := openQueue(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer closeQueue()
+	host, _ := os.Hostname()
+	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewHTTPProber(checker.HTTPOptions{}), checker.WorkerConfig{
+		Region:      cfg.Region,
+		Name:        fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
+		Concurrency: max(cfg.Workers, 1),
+		Logger:      log,
+	})
+	log.Info("worker started", "region", cfg.Region, "concurrency", max(cfg.Workers, 1))
+	return w.Run(ctx)
+}
+
+func userCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New(`usage: upwatch user create --email E [--admin] (password on stdin)`)
+	}
+	fs := newFlagSet("user create", stderr)
+	email := fs.String("email", "", "email address of the new user")
+	admin := fs.Bool("admin", false, "make the user an admin (the first user always is)")
+	cfg, _, err := parseConfig(fs, args[1:], getenv, sDatabase, sLogLevel)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stderr, "Password: ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprintln(stderr)
+	password := strings.TrimRight(line, "\r\n")
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer st.Close()
+	u, err := app.CreateUser(ctx, st, *email, password, *admin)
+	if err != nil {
+		return err
+	}
+	role := "user"
+	if u.Admin {
+		role = "admin"
+	}
+	fmt.Fprintf(stdout, "created %s %s (id %d)\n", role, u.Email, u.ID)
+	return nil
+}

@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The WHERE EXISTS turns a check for a monitor deleted while its result was
+// in flight into a no-op; a plain INSERT would fail the foreign key and,
+// with it, every other check of the batch.
+const insertCheck = `INSERT OR IGNORE INTO checks (monitor_id, region, ts, ok, status_code, latency_us,
+	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+	WHERE EXISTS (SELECT 1 FROM monitors WHERE id = ?1)`
+
+// "<=" rather than "<" so that two regions reporting the same instant still
+// leave the last one written, as a later batch would.
+const updateLastCheck = `UPDATE monitors SET last_check_at = ?, last_ok = ?, last_status_code = ?,
+	last_latency_us = ?, last_reason = ?, last_error = ?, last_region = ?
+	WHERE id = ? AND (last_check_at IS NULL OR last_check_at <= ?)`
+
+// A paused monitor's state belongs to the user, not to results that were
+// already queued when it was paused.
+const updateState = `UPDATE monitors SET status = ?, status_since = ?, fail_streak = ?
+	WHERE id = ? AND paused = 0`
+
+// SaveChecks stores a batch of results and the monitor states they led to,
+// in one write transaction: one fsync per batch instead of per row is what
+// keeps the result sink ahead of the workers. Checks already stored (a
+// redelivered batch) and checks of deleted monitors are skipped.
+func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateUpdate) error {
+	if len(checks) == 0 && len(updates) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := saveChecks(ctx, tx, checks); err != nil {
+			return err
+		}
+		return saveStates(ctx, tx, updates, s.now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: save %d checks, %d states: %w", len(checks), len(updates), err)
+	}
+	return nil
+}
+
+func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	// Statements are prepared on tx: the pool's only connection is the one
+	// tx holds, so preparing on the pool would wait forever.
+	ins, err := tx.PrepareContext(ctx, insertCheck)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+
+	// Only the newest inserted check of each monitor can end up in its
+	// last_* columns, so update each monitor once rather than per check.
+	newest := make(map[int64]int, len(checks))
+	for i := range checks {
+		c := &checks[i]
+		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
+			toMicros(c.Latency), toMicros(c.Phases.DNS), toMicros(c.Phases.Connect), toMicros(c.Phases.TLS),
+			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error)
+		if err != nil {
+			return fmt.Errorf("check of monitor %d: %w", c.MonitorID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue // duplicate or deleted monitor: nothing new to show
+		}
+		if j, ok := newest[c.MonitorID]; !ok || toMillis(checks[j].At) <= toMillis(c.At) {
+			newest[c.MonitorID] = i
+		}
+	}
+	if len(newest) == 0 {
+		return nil
+	}
+
+	upd, err := tx.PrepareContext(ctx, updateLastCheck)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	// Monitor id order walks the table's B-tree sequentially.
+	ids := make([]int64, 0, len(newest))
+	for id := range newest {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := &checks[newest[id]]
+		at := toMillis(c.At)
+		_, err := upd.ExecContext(ctx, at, boolInt(c.OK), c.StatusCode, toMicros(c.Latency),
+			c.Reason, c.Error, c.Region, id, at)
+		if err != nil {
+			return fmt.Errorf("last check of monitor %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func() time.Time) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	upd, err := tx.PrepareContext(ctx, updateState)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	var ins *sql.Stmt // most batches change no status, so prepared on demand
+	for _, u := range updates {
+		res, err := upd.ExecContext(ctx, u.State.Status, toMillis(u.State.Since), u.State.FailStreak, u.MonitorID)
+		if err != nil {
+			return fmt.Errorf("state of monitor %d: %w", u.MonitorID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 || u.Transition == nil {
+			continue // paused or deleted meanwhile: its transition did not happen
+		}
+		if ins == nil {
+			if ins, err = tx.PrepareContext(ctx, insertTransition); err != nil {
+				return err
+			}
+			defer ins.Close()
+		}
+		t := u.Transition
+		at := t.At
+		if at.IsZero() {
+			at = now()
+		}
+		if _, err := ins.ExecContext(ctx, u.MonitorID, toMillis(at), t.From, t.To, t.Reason, t.Error); err != nil {
+			return fmt.Errorf("transition of monitor %d: %w", u.MonitorID, err)
+		}
+	}
+	return nil
+}
+
+// ListChecks returns up to limit of a monitor's checks, newest first across
+// regions; limit <= 0 means all of them.
+func (s *Store) ListChecks(ctx context.Context, monitorID int64, limit int) ([]Check, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT region, ts, ok, status_code, latency_us,
+		dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error
+		FROM checks WHERE monitor_id = ? ORDER BY ts DESC, region DESC LIMIT ?`, monitorID, sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
+	}
+	defer rows.Close()
+	var cs []Check
+	for rows.Next() {
+		c := Check{MonitorID: monitorID}
+		var ts, lat, dns, conn, tls, ttfb, xfer int64
+		if err := rows.Scan(&c.Region, &ts, &c.OK, &c.StatusCode, &lat, &dns, &conn, &tls, &ttfb, &xfer,
+			&c.Reason, &c.Error); err != nil {
+			return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
+		}
+		c.At, c.Latency = fromMillis(ts), fromMicros(lat)
+		c.Phases = Phases{DNS: fromMicros(dns), Connect: fromMicros(conn), TLS: fromMicros(tls),
+			TTFB: fromMicros(ttfb), Transfer: fromMicros(xfer)}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
+	}
+	return cs, nil
+}
+
+// Transitions returns up to limit of a monitor's status changes, newest
+// first; limit <= 0 means all of them.
+func (s *Store) Transitions(ctx context.Context, monitorID int64, limit int) ([]Transition, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ts, from_status, to_status, reason, error
+		FROM monitor_transitions WHERE monitor_id = ? ORDER BY ts DESC, id DESC LIMIT ?`, monitorID, sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: transitions of monitor %d: %w", monitorID, err)
+	}
+	defer rows.Close()
+	var out []Transition
+	for rows.Next() {
+		t := Transition{MonitorID: monitorID}
+		var at int64
+		if err := rows.Scan(&at, &t.From, &t.To, &t.Reason, &t.Error); err != nil {
+			return nil, fmt.Errorf("store: transitions of monitor %d: %w", monitorID, err)
+		}
+		t.At = fromMillis(at)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: transitions of monitor %d: %w", monitorID, err)
+	}
+	return out, nil
+}
+
+// sqlLimit maps "no limit" to SQLite's LIMIT -1.
+func sqlLimit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
