@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,10 +61,24 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 	}
 	defer ins.Close()
 
+	// Inserting in key order walks each B-tree once from left to right
+	// instead of jumping between monitors' pages.
+	order := make([]int, len(checks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		x, y := &checks[a], &checks[b]
+		return cmp.Or(cmp.Compare(x.MonitorID, y.MonitorID), strings.Compare(x.Region, y.Region),
+			cmp.Compare(toMillis(x.At), toMillis(y.At)), cmp.Compare(a, b))
+	})
+
 	// Only the newest inserted check of each monitor can end up in its
 	// last_* columns, so update each monitor once rather than per check.
+	// Among equal times the one later in the batch wins, as it would in a
+	// later batch.
 	newest := make(map[int64]int, len(checks))
-	for i := range checks {
+	for _, i := range order {
 		c := &checks[i]
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
 			toMicros(c.Latency), toMicros(c.Phases.DNS), toMicros(c.Phases.Connect), toMicros(c.Phases.TLS),
@@ -77,7 +93,8 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 		if n == 0 {
 			continue // duplicate or deleted monitor: nothing new to show
 		}
-		if j, ok := newest[c.MonitorID]; !ok || toMillis(checks[j].At) <= toMillis(c.At) {
+		j, ok := newest[c.MonitorID]
+		if !ok || toMillis(checks[j].At) < toMillis(c.At) || (toMillis(checks[j].At) == toMillis(c.At) && j < i) {
 			newest[c.MonitorID] = i
 		}
 	}

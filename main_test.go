@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/upwatch/upwatch/internal/testredis"
+)
+
+// server is one run of the whole program on a free loopback port.
+type server struct {
+	url  string
+	stop func() error
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// start runs `upwatch args…` through run() and waits for it to listen.
+func start(t *testing.T, vars map[string]string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, env(vars), strings.NewReader(""), pw, io.Discard)
+		pw.CloseWithError(fmt.Errorf("run returned: %v", err))
+		done <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("server did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, url, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		t.Fatalf("unexpected first line %q", line)
+	}
+	s := &server{url: url}
+	var stopped bool
+	s.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return fmt.Errorf("server did not stop")
+		}
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return s
+}
+
+// call sends a JSON request and decodes a JSON answer into out (if non-nil).
+func call(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: decode: %v", method, url, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type monitor struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	LastCheck *struct {
+		OK         bool   `json:"ok"`
+		StatusCode int    `json:"status_code"`
+		Reason     string `json:"reason"`
+	} `json:"last_check"`
+}
+
+type check struct {
+	At         time.Time `json:"at"`
+	OK         bool      `json:"ok"`
+	StatusCode int       `json:"status_code"`
+	Reason     string    `json:"reason"`
+	Phases     struct {
+		Connect float64 `json:"connect_ms"`
+	} `json:"phases"`
+}
+
+func waitStatus(t *testing.T, s *server, token string, id int64, want string) monitor {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var m monitor
+		if code := call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d", s.url, id), token, nil, &m); code != 200 {
+			t.Fatalf("get monitor: %d", code)
+		}
+		if m.Status == want {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("monitor %d is %q, want %q", id, m.Status, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	var failing atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}
+	}))
+	defer target.Close()
+
+	vars := map[string]string{
+		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "warn",
+		"DATABASE_URL": filepath.Join(t.TempDir(), "upwatch.db"), "CHECK_INTERVAL": "1000",
+	}
+	s := start(t, vars)
+
+	if code := call(t, "GET", s.url+"/healthz", "", nil, nil); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	var signup struct {
+		Token string `json:"token"`
+		User  struct {
+			Admin bool `json:"admin"`
+		} `json:"user"`
+	}
+	creds := map[string]string{"email": "owner@example.com", "password": "correct horse battery"}
+	if code := call(t, "POST", s.url+"/api/v1/auth/signup", "", creds, &signup); code != 201 || signup.Token == "" || !signup.User.Admin {
+		t.Fatalf("signup: %d %+v", code, signup)
+	}
+	tok := signup.Token
+
+	var m monitor
+	if code := call(t, "POST", s.url+"/api/v1/monitors", tok, map[string]any{
+		"name": "target", "url": target.URL, "confirmations": 2,
+	}, &m); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	// The seed's alias sees the same resource.
+	var viaAlias monitor
+	if code := call(t, "GET", fmt.Sprintf("%s/api/websites/%d", s.url, m.ID), tok, nil, &viaAlias); code != 200 || viaAlias.Name != "target" {
+		t.Fatalf("alias get: %d %+v", code, viaAlias)
+	}
+
+	up := waitStatus(t, s, tok, m.ID, "up")
+	if up.LastCheck == nil || !up.LastCheck.OK || up.LastCheck.StatusCode != 200 {
+		t.Fatalf("up without a good last check: %+v", up.LastCheck)
+	}
+	failing.Store(true)
+	down := waitStatus(t, s, tok, m.ID, "down")
+	if down.LastCheck == nil || down.LastCheck.Reason != "status" || down.LastCheck.StatusCode != 500 {
+		t.Fatalf("down for the wrong reason: %+v", down.LastCheck)
+	}
+
+	var checks struct{ Items []check }
+	if code := call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d/checks?limit=100", s.url, m.ID), tok, nil, &checks); code != 200 {
+		t.Fatalf("checks: %d", code)
+	}
+	var oks, fails int
+	for i, c := range checks.Items {
+		if i > 0 && !c.At.Before(checks.Items[i-1].At) {
+			t.Fatalf("checks not newest first: %v then %v", checks.Items[i-1].At, c.At)
+		}
+		if c.OK {
+			oks++
+		} else if c.Reason == "status" && c.StatusCode == 500 {
+			fails++
+		}
+	}
+	if oks == 0 || fails < 2 {
+		t.Fatalf("history has %d ok and %d failed checks, want both (≥2 failures)", oks, fails)
+	}
+
+	// Restart on the same database: monitor, state and history are kept,
+	// and the token still works (the generated JWT secret was stored).
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := start(t, vars)
+	var again monitor
+	if code := call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d", s2.url, m.ID), tok, nil, &again); code != 200 {
+		t.Fatalf("after restart: %d", code)
+	}
+	if again.Status != "down" {
+		t.Errorf("status after restart %q, want down", again.Status)
+	}
+	var after struct{ Items []check }
+	call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d/checks?limit=1000", s2.url, m.ID), tok, nil, &after)
+	if len(after.Items) < len(checks.Items) {
+		t.Errorf("history shrank across restart: %d < %d", len(after.Items), len(checks.Items))
+	}
+	// Login works against the restarted server too.
+	var login struct{ Token string }
+	if code := call(t, "POST", s2.url+"/api/v1/auth/login", "", creds, &login); code != 200 || login.Token == "" {
+		t.Fatalf("login after restart: %d", code)
+	}
+	failing.Store(false)
+	waitStatus(t, s2, login.Token, m.ID, "up")
+	if code := call(t, "DELETE", fmt.Sprintf("%s/api/websites/%d", s2.url, m.ID), login.Token, nil, nil); code != 204 {
+		t.Fatalf("delete via alias: %d", code)
+	}
+	if code := call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d", s2.url, m.ID), login.Token, nil, nil); code != 404 {
+		t.Fatalf("deleted monitor: %d", code)
+	}
+}
+
+// With REDIS_URL the server can run no checks itself and a separate
+// `upwatch worker` process serves them through a real redis-server.
+func TestServerWithRemoteWorker(t *testing.T) {
+	rb := testredis.Real(t)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	s := start(t, map[string]string{
+		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "warn", "WORKERS": "0",
+		"DATABASE_URL": filepath.Join(t.TempDir(), "upwatch.db"), "REDIS_URL": rb.URL,
+		"JWT_SECRET": strings.Repeat("s", 40),
+	})
+	var signup struct{ Token string }
+	call(t, "POST", s.url+"/api/v1/auth/signup", "", map[string]string{"email": "a@example.com", "password": "longenough"}, &signup)
+	var m monitor
+	if code := call(t, "POST", s.url+"/api/websites", signup.Token, map[string]any{"name": "t", "url": target.URL, "interval_seconds": 1}, &m); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := waitStatusNow(t, s, signup.Token, m.ID); got != "pending" {
+		t.Fatalf("checked without any worker: %s", got)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"worker", "--workers", "4"}, env(map[string]string{"REDIS_URL": rb.URL, "LOG_LEVEL": "warn"}), nil, io.Discard, io.Discard)
+	}()
+	waitStatus(t, s, signup.Token, m.ID, "up")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+}
+
+func waitStatusNow(t *testing.T, s *server, token string, id int64) string {
+	var m monitor
+	call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d", s.url, id), token, nil, &m)
+	return m.Status
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	base := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": filepath.Join(t.TempDir(), "x.db")}
+	cases := map[string]map[string]string{
+		"PORT":           {"PORT": "eighty"},
+		"CHECK_INTERVAL": {"CHECK_INTERVAL": "5"},
+		"LOG_LEVEL":      {"LOG_LEVEL": "loud"},
+		"REDIS_URL":      {"REDIS_URL": "http://x"},
+		"JWT_SECRET":     {"JWT_SECRET": "short"},
+		"DATABASE_URL":   {"DATABASE_URL": ":memory:"},
+	}
+	for name, over := range cases {
+		t.Run(name, func(t *testing.T) {
+			vars := map[string]string{}
+			for k, v := range base {
+				vars[k] = v
+			}
+			for k, v := range over {
+				vars[k] = v
+			}
+			err := run(context.Background(), nil, env(vars), nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"worker"}, env(map[string]string{}), nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("worker without REDIS_URL: %v", err)
+	}
+	// Flags override env.
+	if err := run(context.Background(), []string{"--port", "x"}, env(base), nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "PORT") {
+		t.Errorf("flag --port x: %v", err)
+	}
+}
+
+func TestUserCreateAndVersion(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "u.db")
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"user", "create", "--email", "Admin@Example.com"}, env(map[string]string{"DATABASE_URL": db}),
+		strings.NewReader("a long password\n"), &out, io.Discard)
+	if err != nil || !strings.Contains(out.String(), "created admin admin@example.com") {
+		t.Fatalf("user create: %v %q", err, out.String())
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"user", "create", "--email", "b@example.com"}, env(map[string]string{"DATABASE_URL": db}),
+		strings.NewReader("short\n"), &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("short password accepted: %v", err)
+	}
+	err = run(context.Background(), []string{"user", "create", "--email", "admin@example.com"}, env(map[string]string{"DATABASE_URL": db}),
+		strings.NewReader("another long one\n"), &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("duplicate accepted: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "upwatch ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, env(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
