@@ -40,6 +40,9 @@ type Config struct {
 	RetryDelay time.Duration
 	// Prober runs checks for local workers (default: an HTTP prober).
 	Prober Prober
+	// OnSaved, if set, is called by the sink after each batch is committed
+	// (for live updates and alerts); it must not block for long.
+	OnSaved func(checks []store.Check, updates []store.StateUpdate)
 }
 
 // Checker owns the schedule, the result sink and the local worker pool.
@@ -216,6 +219,19 @@ func (c *Checker) poke() {
 	}
 }
 
+// schedQuantum batches dispatch: due times are rounded up to it, so
+// monitors due within the same few milliseconds share one queue round trip
+// (and the workers' reads and flushes batch with them). A check starts at
+// most this late; its recorded time is still its exact slot.
+const schedQuantum = 20 * time.Millisecond
+
+func quantize(t time.Time) time.Time {
+	if r := t.Sub(t.Truncate(schedQuantum)); r != 0 {
+		return t.Add(schedQuantum - r)
+	}
+	return t
+}
+
 // scheduleLoop publishes due jobs; it never waits for checks to finish, so a
 // slow target cannot shift anyone's schedule.
 func (c *Checker) scheduleLoop(ctx context.Context) {
@@ -237,7 +253,7 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		}
 		wait := time.Minute
 		if ok {
-			wait = next.Sub(c.cfg.Now())
+			wait = quantize(next).Sub(c.cfg.Now())
 		}
 		timer.Reset(max(wait, time.Millisecond))
 		select {

@@ -30,8 +30,8 @@ const updateState = `UPDATE monitors SET status = ?, status_since = ?, fail_stre
 	WHERE id = ? AND paused = 0`
 
 // SaveChecks stores a batch of results and the monitor states they led to,
-// in one write transaction: one fsync per batch instead of per row is what
-// keeps the result sink ahead of the workers. Checks already stored (a
+// in one write transaction: committing per batch rather than per row is
+// what keeps the result sink ahead of the workers. Checks already stored (a
 // redelivered batch) and checks of deleted monitors are skipped.
 func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateUpdate) error {
 	if len(checks) == 0 && len(updates) == 0 {
@@ -74,10 +74,10 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 	})
 
 	// Only the newest inserted check of each monitor can end up in its
-	// last_* columns, so update each monitor once rather than per check.
+	// last_* columns, so each monitor is updated once, not per check.
 	// Among equal times the one later in the batch wins, as it would in a
 	// later batch.
-	newest := make(map[int64]int, len(checks))
+	var latest []int // index into checks of each monitor's newest, by monitor id
 	for _, i := range order {
 		c := &checks[i]
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
@@ -93,12 +93,15 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 		if n == 0 {
 			continue // duplicate or deleted monitor: nothing new to show
 		}
-		j, ok := newest[c.MonitorID]
-		if !ok || toMillis(checks[j].At) < toMillis(c.At) || (toMillis(checks[j].At) == toMillis(c.At) && j < i) {
-			newest[c.MonitorID] = i
+		last := len(latest) - 1
+		switch {
+		case last < 0 || checks[latest[last]].MonitorID != c.MonitorID:
+			latest = append(latest, i)
+		case newer(c, i, &checks[latest[last]], latest[last]):
+			latest[last] = i
 		}
 	}
-	if len(newest) == 0 {
+	if len(latest) == 0 {
 		return nil
 	}
 
@@ -107,22 +110,22 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 		return err
 	}
 	defer upd.Close()
-	// Monitor id order walks the table's B-tree sequentially.
-	ids := make([]int64, 0, len(newest))
-	for id := range newest {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		c := &checks[newest[id]]
+	for _, i := range latest {
+		c := &checks[i]
 		at := toMillis(c.At)
 		_, err := upd.ExecContext(ctx, at, boolInt(c.OK), c.StatusCode, toMicros(c.Latency),
-			c.Reason, c.Error, c.Region, id, at)
+			c.Reason, c.Error, c.Region, c.MonitorID, at)
 		if err != nil {
-			return fmt.Errorf("last check of monitor %d: %w", id, err)
+			return fmt.Errorf("last check of monitor %d: %w", c.MonitorID, err)
 		}
 	}
 	return nil
+}
+
+// newer reports whether check a (at batch index i) supersedes b (at j).
+func newer(a *Check, i int, b *Check, j int) bool {
+	x, y := toMillis(a.At), toMillis(b.At)
+	return x > y || (x == y && i > j)
 }
 
 func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func() time.Time) error {

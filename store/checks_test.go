@@ -127,6 +127,16 @@ func TestSaveChecksLastCheckFollowsNewest(t *testing.T) {
 	if list, _ := s.ListMonitors(ctx, u.ID); list[0].LastCheck == nil || !list[0].LastCheck.At.Equal(newest.At) {
 		t.Errorf("ListMonitors LastCheck = %+v", list[0].LastCheck)
 	}
+
+	// Two regions at the same instant: the later in the batch wins, even
+	// though it sorts first.
+	tie := []Check{check(m.ID, "zz", 3*time.Minute, true), check(m.ID, "aa", 3*time.Minute, false)}
+	if err := s.SaveChecks(ctx, tie, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.MonitorByID(ctx, m.ID); got.LastCheck == nil || got.LastCheck.Region != "aa" {
+		t.Errorf("tie: LastCheck = %+v, want region aa", got.LastCheck)
+	}
 }
 
 func TestSaveChecksStateAndTransitions(t *testing.T) {

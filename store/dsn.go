@@ -27,7 +27,6 @@ func parseDSN(s string) (dsn, error) {
 		return dsn{}, errors.New("store: empty database DSN: want a file path such as ./upwatch.db")
 	}
 	rest, rawQuery, _ := strings.Cut(raw, "?")
-	rest, _, _ = strings.Cut(rest, "#")
 
 	uri := false
 	for _, scheme := range []string{"sqlite://", "file://", "sqlite:", "file:"} {
@@ -38,6 +37,7 @@ func parseDSN(s string) (dsn, error) {
 	}
 	path := rest
 	if uri {
+		rest, _, _ = strings.Cut(rest, "#")
 		p, err := url.PathUnescape(rest)
 		if err != nil {
 			return dsn{}, fmt.Errorf("store: database DSN %q: %w", s, err)
@@ -49,7 +49,7 @@ func parseDSN(s string) (dsn, error) {
 		return dsn{}, fmt.Errorf("store: database DSN %q: %w", s, err)
 	}
 
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, ":memory:") || q.Get("mode") == "memory" {
+	if path == "" || strings.HasPrefix(path, ":memory:") || q.Get("mode") == "memory" {
 		return dsn{}, fmt.Errorf("store: database DSN %q: in-memory databases are not supported, give a file path", s)
 	}
 	if m := q.Get("mode"); m == "ro" {
@@ -90,6 +90,12 @@ func (d dsn) writer() string {
 	q := d.base()
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A batch of checks spread over many monitors dirties a leaf page per
+	// check; with SQLite's default 2 MiB cache a large batch spills to the
+	// WAL mid-transaction and reads pages back. 16 MiB holds ~4,000 pages.
+	if !d.hasPragma("cache_size") {
+		q.Add("_pragma", "cache_size(-16384)")
+	}
 	q.Set("_txlock", "immediate")
 	return d.uri(q)
 }
@@ -100,6 +106,15 @@ func (d dsn) reader() string {
 	q := d.base()
 	q.Set("_query_only", "1")
 	return d.uri(q)
+}
+
+func (d dsn) hasPragma(name string) bool {
+	for _, v := range d.query["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d dsn) base() url.Values {

@@ -98,17 +98,26 @@ func (s *Store) initWriter(ctx context.Context) error {
 	if mode != "wal" {
 		return fmt.Errorf("store: open %s: journal_mode is %q, want wal (is the file on a network file system?)", s.path, mode)
 	}
-	return s.migrate(ctx)
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	// The server runs for months: refresh planner statistics that are
+	// missing or stale now rather than waiting for a clean shutdown. The
+	// analysis limit keeps this to milliseconds on a large checks table.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
+		return fmt.Errorf("store: optimize %s: %w", s.path, err)
+	}
+	return nil
 }
 
-// Close closes both pools. It lets SQLite refresh its planner statistics
-// first, which is cheap when nothing changed.
+// Close closes both pools. It lets SQLite refresh the planner statistics
+// of tables whose shape changed first, which is cheap when nothing did.
 func (s *Store) Close() error {
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
-	if _, err := s.w.Exec("PRAGMA optimize"); err != nil {
+	if _, err := s.w.Exec("PRAGMA analysis_limit = 1000; PRAGMA optimize"); err != nil {
 		errs = append(errs, fmt.Errorf("store: optimize: %w", err))
 	}
 	errs = append(errs, s.w.Close())

@@ -135,6 +135,7 @@ func TestOpenDSNForms(t *testing.T) {
 		{"sqlite://double.db", "double.db"},
 		{"sqlite:odd%3Fname.db", "odd?name.db"},
 		{"./with space.db?_pragma=cache_size(-1000)", "with space.db"},
+		{"odd#%name.db", "odd#%name.db"},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
 			s, err := Open(context.Background(), tc.dsn)
@@ -227,6 +228,7 @@ func TestPragmas(t *testing.T) {
 		{"writer", s.w, "busy_timeout", 5000},
 		{"writer", s.w, "synchronous", 1}, // NORMAL
 		{"writer", s.w, "query_only", 0},
+		{"writer", s.w, "cache_size", -16384},
 		{"reader", s.r, "foreign_keys", 1},
 		{"reader", s.r, "busy_timeout", 5000},
 		{"reader", s.r, "query_only", 1},
@@ -262,5 +264,42 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		if !strings.Contains(text, "_monitor_ts") || strings.Contains(text, "TEMP B-TREE") {
 			t.Errorf("%s\nplan: %s", q, text)
 		}
+	}
+}
+
+func TestDSNCacheSizeOverride(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db")+"?_pragma=cache_size(-4000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got int
+	if err := s.w.QueryRow("PRAGMA cache_size").Scan(&got); err != nil || got != -4000 {
+		t.Errorf("writer cache_size = %d, %v, want the DSN's -4000", got, err)
+	}
+}
+
+func TestReadsDoNotWaitForWriter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s := openTest(t)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('k', 'v')`); err != nil {
+		t.Fatal(err)
+	}
+	// The writer's only connection is busy; reads must still go through
+	// and see the last committed state.
+	if _, err := s.Setting(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("read during an open write: %v, want ErrNotFound", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Setting(ctx, "k"); err != nil || v != "v" {
+		t.Errorf("after commit: %q, %v", v, err)
 	}
 }

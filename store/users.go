@@ -33,12 +33,7 @@ func scanUser(r rowScanner) (User, error) {
 
 // CreateUser adds an account; ErrConflict if the email is taken.
 func (s *Store) CreateUser(ctx context.Context, email, passwordHash string, admin bool) (User, error) {
-	var u User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = s.insertUser(ctx, tx, email, passwordHash, admin)
-		return err
-	})
+	u, err := s.insertUser(ctx, s.w, email, passwordHash, admin)
 	if err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)
 	}
@@ -68,12 +63,12 @@ func (s *Store) CreateFirstUser(ctx context.Context, email, passwordHash string)
 	return u, nil
 }
 
-func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email, passwordHash string, admin bool) (User, error) {
+func (s *Store) insertUser(ctx context.Context, q queryer, email, passwordHash string, admin bool) (User, error) {
 	email = normEmail(email)
 	if email == "" {
 		return User{}, errors.New("empty email")
 	}
-	row := tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, admin, created_at)
+	row := q.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, admin, created_at)
 		VALUES (?, ?, ?, ?) RETURNING `+userColumns,
 		email, passwordHash, boolInt(admin), toMillis(s.now()))
 	u, err := scanUser(row)
