@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -195,7 +196,15 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 	// Read into io.Discard: we need the transfer time and to know the body
 	// arrives, not its bytes. Closing early makes the Transport drop the
 	// connection instead of downloading the rest.
-	_, bodyErr := io.CopyN(io.Discard, resp.Body, p.opts.MaxBody)
+	// The first bytes are kept: a failing response's body often says why.
+	var head [excerptLen]byte
+	n, bodyErr := io.ReadFull(resp.Body, head[:min(int64(excerptLen), p.opts.MaxBody)])
+	switch bodyErr {
+	case io.EOF, io.ErrUnexpectedEOF: // a body shorter than the excerpt
+		bodyErr = io.EOF
+	case nil:
+		_, bodyErr = io.CopyN(io.Discard, resp.Body, p.opts.MaxBody-int64(n))
+	}
 	resp.Body.Close()
 	end := time.Now()
 	if bodyErr == io.EOF { // shorter than MaxBody: the normal case
@@ -210,6 +219,7 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 		// also failed.
 		out.Reason = ReasonStatus
 		out.Error = capError(statusLine(resp.StatusCode))
+		out.Excerpt = excerpt(head[:n])
 	case bodyErr != nil:
 		reason, msg := classify(bodyErr, failState{}, timeout)
 		if reason == ReasonTimeout {
@@ -222,6 +232,29 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 		out.OK = true
 	}
 	return out
+}
+
+// excerptLen bounds the part of a failing response's body kept for the
+// incident it opens.
+const excerptLen = 512
+
+// excerpt turns the start of a body into short, printable text: invalid
+// UTF-8 (including a rune cut at the end) and control characters other than
+// newlines and tabs are dropped.
+func excerpt(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		if r == utf8.RuneError && size <= 1 {
+			continue
+		}
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return strings.TrimSpace(sb.String())
 }
 
 // checkTimeout is how long the check may take: the monitor's timeout (the

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // All servers here are httptest servers, which listen on 127.0.0.1:0, and DNS
@@ -794,5 +795,33 @@ func TestProbeHangLeavesNoClientGoroutines(t *testing.T) {
 			t.Fatalf("client goroutines left after timed-out checks:\n%s", stacks)
 		}
 		time.Sleep(10 * time.Millisecond) // polling the runtime: no event to wait on
+	}
+}
+
+func TestProbeExcerptOfFailingBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			_, _ = io.WriteString(w, "all good")
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		// Control characters are dropped, a long body is cut at 512 bytes
+		// on a rune boundary.
+		_, _ = io.WriteString(w, "\x00upstream \x1b[31mdown\x1b[0m: database unreachable\n"+strings.Repeat("é", 400))
+	}))
+	t.Cleanup(srv.Close)
+	p := newTestProber(t, HTTPOptions{})
+	out := p.Probe(context.Background(), Spec{URL: srv.URL + "/fail", Timeout: 5 * time.Second})
+	if out.OK || out.Reason != ReasonStatus {
+		t.Fatalf("want status failure, got %+v", out)
+	}
+	if !strings.HasPrefix(out.Excerpt, "upstream [31mdown[0m: database unreachable\né") {
+		t.Errorf("excerpt = %q", out.Excerpt)
+	}
+	if len(out.Excerpt) > excerptLen || !utf8.ValidString(out.Excerpt) {
+		t.Errorf("excerpt of %d bytes, valid UTF-8 %v", len(out.Excerpt), utf8.ValidString(out.Excerpt))
+	}
+	if ok := p.Probe(context.Background(), Spec{URL: srv.URL + "/ok", Timeout: 5 * time.Second}); !ok.OK || ok.Excerpt != "" {
+		t.Errorf("a good response keeps no excerpt: %+v", ok)
 	}
 }

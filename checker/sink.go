@@ -116,7 +116,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if st.state.Status != prev.Status {
 			u.Transition = &store.Transition{
 				MonitorID: r.MonitorID, From: prev.Status, To: st.state.Status,
-				At: at, Reason: o.Reason, Error: o.Error,
+				At: at, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
 			}
 		}
 		if !o.OK && st.state.Status != store.StatusDown {

@@ -30,6 +30,9 @@ type Outcome struct {
 	Transfer   time.Duration `json:"xfer,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	Error      string        `json:"error,omitempty"`
+	// Excerpt is the start of the body of a response with an unaccepted
+	// status, for the incident it may open.
+	Excerpt string `json:"excerpt,omitempty"`
 }
 
 // Reason codes for a failed check.
