@@ -1,0 +1,230 @@
+package notify
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Caps on user-controlled text, in runes: long enough for any real name, URL
+// or error, short enough that every provider's size limits hold (Pushover's
+// message is 1024 characters, Discord's title 256).
+const (
+	maxName   = 200
+	maxURL    = 500
+	maxError  = 500
+	maxReason = 40
+)
+
+// fact is one "Label: value" line of a message.
+type fact struct {
+	Label, Value string
+}
+
+// message is an Event turned into provider-neutral, sanitised plain text:
+// every string is one line without control characters. Providers escape it
+// for their own format; nothing here is escaped yet.
+type message struct {
+	Kind  string
+	Title string
+	Intro string // a sentence before the facts (test messages)
+	Facts []fact
+	Link  string // absolute http(s) link or ""
+	At    time.Time
+}
+
+func buildMessage(e Event) (message, error) {
+	name := clean(e.Monitor, maxName)
+	if name == "" {
+		name = "(unnamed monitor)"
+	}
+	target := clean(e.URL, maxURL)
+	at := e.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	m := message{Kind: e.Kind, Link: safeLink(e.Link), At: at.UTC()}
+	reason := reasonText(e)
+	started := ""
+	if !e.StartedAt.IsZero() {
+		started = formatTime(e.StartedAt)
+	}
+	add := func(label, value string) {
+		if value != "" {
+			m.Facts = append(m.Facts, fact{label, value})
+		}
+	}
+	status := ""
+	if e.StatusCode > 0 {
+		status = strconv.Itoa(e.StatusCode)
+	}
+	switch e.Kind {
+	case EventDown:
+		m.Title = "🔴 DOWN: " + name
+		add("URL", target)
+		add("Reason", reason)
+		add("Status code", status)
+		add("Started", started)
+	case EventReminder:
+		m.Title = "⏰ Still down: " + name
+		if e.Duration > 0 {
+			m.Title += " (" + formatDuration(e.Duration) + ")"
+		}
+		add("URL", target)
+		add("Reason", reason)
+		add("Status code", status)
+		add("Started", started)
+		if e.Duration > 0 {
+			add("Down for", formatDuration(e.Duration))
+		}
+	case EventUp:
+		m.Title = "✅ UP: " + name
+		add("URL", target)
+		if e.Duration > 0 {
+			m.Title += " (down " + formatDuration(e.Duration) + ")"
+			add("Down for", formatDuration(e.Duration))
+		}
+		add("Started", started)
+		add("Recovered", formatTime(m.At))
+	case EventTest:
+		m.Title = "🔔 Test notification from upwatch"
+		m.Intro = "This is a test notification from upwatch. If you can read this, the channel works."
+		if e.Monitor != "" {
+			add("Monitor", name)
+		}
+		add("URL", target)
+	default:
+		return message{}, fmt.Errorf("notify: unknown event kind %q", clean(e.Kind, 20))
+	}
+	return m, nil
+}
+
+// plain renders the message body (without the title) as plain text lines.
+func (m message) plain() string {
+	var b strings.Builder
+	if m.Intro != "" {
+		b.WriteString(m.Intro)
+		b.WriteByte('\n')
+	}
+	for _, f := range m.Facts {
+		b.WriteString(f.Label + ": " + f.Value + "\n")
+	}
+	if m.Link != "" {
+		b.WriteString("Details: " + m.Link + "\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// urgent tells whether the event reports an ongoing outage, for providers
+// with a priority.
+func (m message) urgent() bool { return m.Kind == EventDown || m.Kind == EventReminder }
+
+// reasonText is the reason code's label and the error message, e.g.
+// "Unexpected status: HTTP 503 Service Unavailable".
+func reasonText(e Event) string {
+	if e.Kind == EventUp || e.Kind == EventTest {
+		return ""
+	}
+	label := ""
+	switch e.Reason {
+	case "timeout":
+		label = "Timeout"
+	case "dns":
+		label = "DNS error"
+	case "refused":
+		label = "Connection refused"
+	case "tls":
+		label = "TLS error"
+	case "status":
+		label = "Unexpected status"
+	case "redirects":
+		label = "Too many redirects"
+	case "keyword":
+		label = "Keyword check failed"
+	case "error", "":
+		label = "Error"
+	default:
+		label = clean(e.Reason, maxReason)
+	}
+	msg := clean(e.Error, maxError)
+	if msg == "" {
+		if e.Reason == "" {
+			return ""
+		}
+		return label
+	}
+	return label + ": " + msg
+}
+
+// formatTime is UTC, readable and unambiguous in every client.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// formatDuration is short and rounded to what a reader cares about:
+// 42s, 4m12s, 1h3m, 2d5h.
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int64(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%ds", int64(d/time.Minute), int64(d%time.Minute/time.Second))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%dm", int64(d/time.Hour), int64(d%time.Hour/time.Minute))
+	default:
+		return fmt.Sprintf("%dd%dh", int64(d/(24*time.Hour)), int64(d%(24*time.Hour)/time.Hour))
+	}
+}
+
+// clean makes user-controlled text safe to place on one line anywhere: valid
+// UTF-8; control characters, line and paragraph separators collapsed into
+// single spaces (so "x\r\nBcc: y" cannot start a header or a line); bidi
+// overrides dropped (they can make a name read as something else); at most
+// max runes, the last one an ellipsis when cut.
+func clean(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.Grow(len(s))
+	pendingSpace := false
+	for _, r := range s {
+		switch {
+		case isBidiControl(r):
+			continue
+		case unicode.IsControl(r) || unicode.IsSpace(r):
+			pendingSpace = true
+			continue
+		}
+		if pendingSpace && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		pendingSpace = false
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if utf8.RuneCountInString(out) <= max {
+		return out
+	}
+	runes := []rune(out)
+	return strings.TrimRight(string(runes[:max-1]), " ") + "…"
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') ||
+		r == '\u200E' || r == '\u200F' || r == '\u061C'
+}
+
+// safeLink keeps only absolute http(s) links without control characters,
+// so a link can go into an href or a provider's link syntax.
+func safeLink(s string) string {
+	if s == "" || len(s) > 2048 || clean(s, 2048) != s || strings.ContainsAny(s, " ") {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,189 @@
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Event is one thing to tell a user. The checker fills it; every text
+// field may hold user-typed or remote-controlled content and is escaped by
+// each provider for its own format.
+type Event struct {
+	Kind       string        // EventDown, EventUp, EventReminder or EventTest
+	MonitorID  int64         // monitor's id
+	Monitor    string        // monitor name (user-typed: hostile until escaped)
+	URL        string        // monitored URL (user-typed)
+	Reason     string        // reason code: timeout|dns|refused|tls|status|redirects|keyword|error
+	Error      string        // human message of the failure
+	StatusCode int           // HTTP status of the failing check, 0 if none
+	StartedAt  time.Time     // when the incident started
+	At         time.Time     // when this event happened
+	Duration   time.Duration // for "up": how long it was down; for "reminder": down so far
+	Link       string        // absolute link to the monitor page (BASE_URL + /monitors/ID), may be ""
+}
+
+// Event kinds.
+const (
+	EventDown     = "down"     // the monitor went down
+	EventUp       = "up"       // the monitor recovered
+	EventReminder = "reminder" // the monitor is still down
+	EventTest     = "test"     // a user asked for a test message
+)
+
+// Channel types.
+const (
+	TypeEmail    = "email"
+	TypeSlack    = "slack"
+	TypeDiscord  = "discord"
+	TypeTelegram = "telegram"
+	TypeNtfy     = "ntfy"
+	TypeGotify   = "gotify"
+	TypePushover = "pushover"
+	TypeTeams    = "teams"
+	TypeWebhook  = "webhook"
+)
+
+// Sender delivers events to one configured channel. Send makes one attempt:
+// retry policy belongs to the caller. It returns when ctx is done at the
+// latest. A Sender is safe for concurrent use.
+type Sender interface {
+	Send(ctx context.Context, e Event) error
+}
+
+// DialFunc opens a network connection, like (*net.Dialer).DialContext.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Options are a Sender's dependencies; the zero value is usable.
+type Options struct {
+	// HTTPClient sends every HTTP-based provider's requests. Default: a
+	// client with a 10 s timeout, at most 3 redirects, keep-alives off
+	// (alerts are rare and senders may be short-lived, so idle connections
+	// would only leak) and the proxy taken from the environment.
+	HTTPClient *http.Client
+	// Dialer opens SMTP connections, and the default HTTP client's
+	// connections. Tests use it to send a real host name to 127.0.0.1; the
+	// application may use it to enforce an egress policy.
+	Dialer DialFunc
+	// TLSConfig is the base for SMTP TLS (e.g. RootCAs for a private CA);
+	// ServerName is always the channel's host. Default: system roots,
+	// TLS 1.2 or later.
+	TLSConfig *tls.Config
+	// From is the email sender used when a channel sets none.
+	From string
+	// UserAgent for HTTP requests. Default "upwatch".
+	UserAgent string
+}
+
+func (o Options) dialer() DialFunc {
+	if o.Dialer != nil {
+		return o.Dialer
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return d.DialContext
+}
+
+func (o Options) httpClient() *http.Client {
+	if o.HTTPClient != nil {
+		return o.HTTPClient
+	}
+	return defaultHTTPClient(o.dialer())
+}
+
+// maxRedirects bounds the default client: webhook endpoints rarely redirect,
+// and a loop must not hold a send for the whole timeout.
+const maxRedirects = 3
+
+func defaultHTTPClient(dial DialFunc) *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			Proxy:                  http.ProxyFromEnvironment,
+			DialContext:            dial,
+			TLSHandshakeTimeout:    10 * time.Second,
+			ResponseHeaderTimeout:  10 * time.Second,
+			DisableKeepAlives:      true,
+			ForceAttemptHTTP2:      true,
+			MaxResponseHeaderBytes: 64 << 10,
+		},
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+			if len(via) > maxRedirects { // via holds the first request too
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
+	}
+}
+
+func (o Options) userAgent() string {
+	if o.UserAgent != "" {
+		return o.UserAgent
+	}
+	return "upwatch"
+}
+
+// New validates a channel's settings strictly and returns its Sender. It
+// does no I/O, so the API and the forms call it to validate. A settings
+// error is a FieldErrors listing every field at fault (errors.As with a
+// *FieldError finds the first).
+func New(typ string, settings json.RawMessage, opts Options) (Sender, error) {
+	def, ok := lookup(typ)
+	if !ok {
+		return nil, FieldErrors{{Field: "type", Message: fmt.Sprintf("unknown channel type %q", clean(typ, 40))}}
+	}
+	return def.build(settings, opts)
+}
+
+// FieldError names one settings field at fault, in words fit for a form.
+type FieldError struct {
+	Field   string // settings key, e.g. "webhook_url"; "settings" for the object as a whole
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// FieldErrors is every field error found in one validation, in field order.
+type FieldErrors []*FieldError
+
+func (es FieldErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return "invalid settings: " + strings.Join(parts, "; ")
+}
+
+// Unwrap lets errors.As reach each *FieldError.
+func (es FieldErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+func (es *FieldErrors) add(field, format string, args ...any) {
+	*es = append(*es, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// StatusError is a provider's non-2xx answer. The caller's retry policy can
+// read StatusCode (e.g. retry 429 and 5xx, not 4xx) and RetryAfter.
+type StatusError struct {
+	Type       string        // channel type
+	StatusCode int           // HTTP status
+	Body       string        // start of the response body, one line, sanitised
+	RetryAfter time.Duration // from a Retry-After header in seconds, 0 if none
+}
+
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("%s: HTTP %d %s", e.Type, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
