@@ -21,6 +21,7 @@ type config struct {
 	LogLevel      slog.Level
 	Workers       int
 	Region        string // worker only
+	Retention     time.Duration
 }
 
 // setting describes one env variable and its flag.
@@ -38,6 +39,7 @@ var (
 	sLogLevel = setting{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"}
 	sWorkers  = setting{"WORKERS", "workers", "64", "checks run at once by this process"}
 	sRegion   = setting{"REGION", "region", "local", "region whose jobs a worker runs"}
+	sRetain   = setting{"RETENTION_DAYS", "retention-days", "30", "days of raw check results kept (roll-ups are kept longer)"}
 )
 
 // parseConfig reads the settings a subcommand uses from env and flags and
@@ -96,5 +98,10 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	if c.Region == "" || strings.ContainsAny(c.Region, " \t\r\n:") || len(c.Region) > 64 {
 		return c, nil, fmt.Errorf("REGION: %q must be a short name without spaces or colons", c.Region)
 	}
+	days, err := strconv.Atoi(get(sRetain))
+	if err != nil || days < 1 || days > 3650 {
+		return c, nil, fmt.Errorf("RETENTION_DAYS: %q must be a number of days from 1 to 3650", get(sRetain))
+	}
+	c.Retention = time.Duration(days) * 24 * time.Hour
 	return c, fs.Args(), nil
 }

@@ -47,6 +47,7 @@ Usage:
   upwatch [serve] [flags]          run the server (default)
   upwatch worker [flags]           run checks for a region against REDIS_URL
   upwatch user create --email E    create a user (password read from stdin)
+  upwatch backup FILE              write a consistent copy of the database to FILE
   upwatch version                  print the version
 
 Run "upwatch serve -h" for the settings; each flag has an env variable.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return worker(ctx, args, getenv, stderr)
 	case "user":
 		return userCmd(ctx, args, getenv, stdin, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "upwatch", version)
 		return nil
@@ -117,7 +120,7 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain)
 	if err != nil {
 		return err
 	}
@@ -152,12 +155,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if workers == 0 {
 		workers = -1 // remote workers only
 	}
-	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log})
+	hub := app.NewHub()
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: hub.Published})
 	assets, err := static.New()
 	if err != nil {
 		return err
 	}
-	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval}, st, chk, q, assets, log, nil)
+	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval},
+		app.Deps{Store: st, Scheduler: chk, Queue: q, Assets: assets, Hub: hub, Logger: log})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -172,6 +177,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+
+	// Retention and file upkeep run beside the checker and stop with ctx.
+	maintCtx, stopMaint := context.WithCancel(ctx)
+	maintDone := make(chan struct{})
+	go func() {
+		defer close(maintDone)
+		st.Maintain(maintCtx, store.MaintenanceConfig{Retention: cfg.Retention, Logger: log})
+	}()
+	defer func() { stopMaint(); <-maintDone }()
 
 	chkCtx, stopChecker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopChecker()
@@ -271,5 +285,27 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		role = "admin"
 	}
 	fmt.Fprintf(stdout, "created %s %s (id %d)\n", role, u.Email, u.ID)
+	return nil
+}
+
+// backupCmd copies the database with VACUUM INTO; safe while a server runs
+// on the same file.
+func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, rest, err := parseConfig(newFlagSet("backup", stderr), args, getenv, sDatabase, sLogLevel)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || rest[0] == "" {
+		return errors.New("usage: upwatch backup [--database-url DB] FILE")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, rest[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s\n", rest[0])
 	return nil
 }

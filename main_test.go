@@ -229,8 +229,24 @@ func TestEndToEnd(t *testing.T) {
 	if code := call(t, "POST", s2.url+"/api/v1/auth/login", "", creds, &login); code != 200 || login.Token == "" {
 		t.Fatalf("login after restart: %d", code)
 	}
+	type incident struct {
+		Status     string     `json:"status"`
+		StatusCode int        `json:"status_code"`
+		Reason     string     `json:"reason"`
+		Excerpt    string     `json:"excerpt"`
+		ResolvedAt *time.Time `json:"resolved_at"`
+	}
+	var incs struct{ Items []incident }
+	call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d/incidents", s2.url, m.ID), login.Token, nil, &incs)
+	if len(incs.Items) != 1 || incs.Items[0].Status != "open" || incs.Items[0].StatusCode != 500 || incs.Items[0].Excerpt != "boom" {
+		t.Fatalf("incident across restart: %+v", incs.Items)
+	}
 	failing.Store(false)
 	waitStatus(t, s2, login.Token, m.ID, "up")
+	call(t, "GET", fmt.Sprintf("%s/api/v1/incidents?monitor_id=%d", s2.url, m.ID), login.Token, nil, &incs)
+	if len(incs.Items) != 1 || incs.Items[0].Status != "resolved" || incs.Items[0].ResolvedAt == nil {
+		t.Fatalf("incident not resolved by the recovery: %+v", incs.Items)
+	}
 	if code := call(t, "DELETE", fmt.Sprintf("%s/api/websites/%d", s2.url, m.ID), login.Token, nil, nil); code != 204 {
 		t.Fatalf("delete via alias: %d", code)
 	}
@@ -338,5 +354,30 @@ func TestUserCreateAndVersion(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"frobnicate"}, env(nil), nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.db")
+	vars := env(map[string]string{"DATABASE_URL": db})
+	if err := run(context.Background(), []string{"user", "create", "--email", "a@example.com"}, vars, strings.NewReader("a long password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "copy.db")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"backup", dest}, vars, nil, &out, io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	// The copy is a working database holding the account.
+	if err := run(context.Background(), []string{"user", "create", "--email", "a@example.com"}, env(map[string]string{"DATABASE_URL": dest}),
+		strings.NewReader("a long password\n"), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("backup lacks the user: %v", err)
+	}
+	if err := run(context.Background(), []string{"backup", dest}, vars, nil, io.Discard, io.Discard); err == nil {
+		t.Error("backup overwrote an existing file")
+	}
+	if err := run(context.Background(), []string{"backup"}, vars, nil, io.Discard, io.Discard); err == nil {
+		t.Error("backup without a file accepted")
 	}
 }

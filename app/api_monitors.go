@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -11,24 +12,25 @@ import (
 )
 
 type monitorJSON struct {
-	ID              int64             `json:"id"`
-	Name            string            `json:"name"`
-	URL             string            `json:"url"`
-	Method          string            `json:"method"`
-	Headers         map[string]string `json:"headers"`
-	Body            string            `json:"body"`
-	IntervalSeconds int               `json:"interval_seconds"`
-	TimeoutSeconds  int               `json:"timeout_seconds"`
-	ExpectedStatus  string            `json:"expected_status"`
-	FollowRedirects bool              `json:"follow_redirects"`
-	VerifyTLS       bool              `json:"verify_tls"`
-	Confirmations   int               `json:"confirmations"`
-	Paused          bool              `json:"paused"`
-	Status          string            `json:"status"`
-	StatusSince     time.Time         `json:"status_since"`
-	LastCheck       *checkJSON        `json:"last_check"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	ID              int64               `json:"id"`
+	Name            string              `json:"name"`
+	URL             string              `json:"url"`
+	Method          string              `json:"method"`
+	Headers         map[string]string   `json:"headers"`
+	Body            string              `json:"body"`
+	IntervalSeconds int                 `json:"interval_seconds"`
+	TimeoutSeconds  int                 `json:"timeout_seconds"`
+	ExpectedStatus  string              `json:"expected_status"`
+	FollowRedirects bool                `json:"follow_redirects"`
+	VerifyTLS       bool                `json:"verify_tls"`
+	Confirmations   int                 `json:"confirmations"`
+	Paused          bool                `json:"paused"`
+	Status          string              `json:"status"`
+	StatusSince     time.Time           `json:"status_since"`
+	LastCheck       *checkJSON          `json:"last_check"`
+	Uptime          map[string]*float64 `json:"uptime"` // percent over "24h" and "30d"; null without checks
+	CreatedAt       time.Time           `json:"created_at"`
+	UpdatedAt       time.Time           `json:"updated_at"`
 }
 
 type checkJSON struct {
@@ -61,6 +63,35 @@ func toCheckJSON(c store.Check, phases bool) *checkJSON {
 		j.Phases = &phasesJSON{ms(p.DNS), ms(p.Connect), ms(p.TLS), ms(p.TTFB), ms(p.Transfer)}
 	}
 	return j
+}
+
+// monitorsJSON renders monitors with their 24 h and 30 d uptime, read for
+// all of them in two queries.
+func (a *App) monitorsJSON(ctx context.Context, ms ...store.Monitor) ([]monitorJSON, error) {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	day, month, err := a.uptimeFor(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]monitorJSON, len(ms))
+	for i, m := range ms {
+		out[i] = toMonitorJSON(m)
+		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
+	}
+	return out, nil
+}
+
+// writeMonitor answers with one monitor.
+func (a *App) writeMonitor(w http.ResponseWriter, r *http.Request, status int, m store.Monitor) {
+	j, err := a.monitorsJSON(r.Context(), m)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, j[0])
 }
 
 func toMonitorJSON(m store.Monitor) monitorJSON {
@@ -109,7 +140,7 @@ func (a *App) apiCreateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/monitors/"+strconv.FormatInt(m.ID, 10))
-	writeJSON(w, http.StatusCreated, toMonitorJSON(m))
+	a.writeMonitor(w, r, http.StatusCreated, m)
 }
 
 // createMonitor validates, stores and schedules; shared by API and form.
@@ -142,6 +173,7 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 		return m, storeErr(err)
 	}
 	a.reschedule(r.Context(), m.ID)
+	a.hub.MonitorChanged(m, false)
 	return m, nil
 }
 
@@ -150,6 +182,7 @@ func (a *App) deleteMonitor(r *http.Request, id int64) error {
 		return storeErr(err)
 	}
 	a.sched.Remove(id)
+	a.hub.MonitorChanged(store.Monitor{ID: id}, true)
 	return nil
 }
 
@@ -159,9 +192,10 @@ func (a *App) apiListMonitors(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	items := make([]monitorJSON, len(ms))
-	for i, m := range ms {
-		items[i] = toMonitorJSON(m)
+	items, err := a.monitorsJSON(r.Context(), ms...)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
@@ -177,7 +211,7 @@ func (a *App) apiGetMonitor(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, storeErr(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, toMonitorJSON(m))
+	a.writeMonitor(w, r, http.StatusOK, m)
 }
 
 func (a *App) apiUpdateMonitor(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +230,7 @@ func (a *App) apiUpdateMonitor(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMonitorJSON(m))
+	a.writeMonitor(w, r, http.StatusOK, m)
 }
 
 func (a *App) apiDeleteMonitor(w http.ResponseWriter, r *http.Request) {

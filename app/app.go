@@ -31,6 +31,17 @@ type Config struct {
 	DefaultInterval time.Duration // interval of new monitors
 }
 
+// Deps are the app's collaborators.
+type Deps struct {
+	Store     *store.Store
+	Scheduler Scheduler
+	Queue     Pinger
+	Assets    *static.Assets
+	Hub       *Hub             // live feed; nil: a private one
+	Logger    *slog.Logger     // nil: discard
+	Now       func() time.Time // nil: time.Now
+}
+
 // App holds the handlers' dependencies.
 type App struct {
 	cfg    Config
@@ -38,15 +49,23 @@ type App struct {
 	sched  Scheduler
 	queue  Pinger
 	assets *static.Assets
+	hub    *Hub
 	log    *slog.Logger
 	now    func() time.Time
 	hash   *hasher
+	touch  toucher
 }
 
-// New builds the app; now may be nil (time.Now).
-func New(cfg Config, st *store.Store, sched Scheduler, queue Pinger, assets *static.Assets, log *slog.Logger, now func() time.Time) *App {
-	if now == nil {
-		now = time.Now
+// New builds the app.
+func New(cfg Config, d Deps) *App {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Hub == nil {
+		d.Hub = NewHub()
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 12 * time.Hour
@@ -57,7 +76,8 @@ func New(cfg Config, st *store.Store, sched Scheduler, queue Pinger, assets *sta
 	if cfg.DefaultInterval <= 0 {
 		cfg.DefaultInterval = time.Minute
 	}
-	return &App{cfg: cfg, st: st, sched: sched, queue: queue, assets: assets, log: log, now: now, hash: newHasher(2)}
+	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub,
+		log: d.Logger, now: d.Now, hash: newHasher(2)}
 }
 
 // Handler is the whole HTTP surface, with cross-origin protection on every

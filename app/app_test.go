@@ -44,6 +44,7 @@ func (r *recorder) Remove(id int64) {
 }
 
 type env struct {
+	app   *App
 	srv   *httptest.Server
 	st    *store.Store
 	sched *recorder
@@ -81,10 +82,11 @@ func newEnv(t *testing.T) *env {
 	}
 	rec := &recorder{}
 	q := checker.NewQueue(testredis.Mini(t).Client)
-	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32))}, st, rec, q, assets, slog.New(slog.DiscardHandler), clk.Now)
+	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32))}, Deps{Store: st, Scheduler: rec, Queue: q, Assets: assets,
+		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, st: st, sched: rec, clock: clk}
+	return &env{app: a, srv: srv, st: st, sched: rec, clock: clk}
 }
 
 type resp struct {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -51,6 +52,22 @@ func (a *App) issueToken(u store.User) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
 	return s, exp.UTC(), nil
+}
+
+// apiTokenPrefix starts every long-lived API token, so a bearer credential
+// is told apart from a JWT without guessing (and secret scanners spot it).
+const apiTokenPrefix = "upw_"
+
+// bearerUser authenticates a bearer credential: an API token or a JWT.
+func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
+	if strings.HasPrefix(raw, apiTokenPrefix) {
+		u, _, err := a.st.APITokenUser(ctx, hashToken(raw))
+		if errors.Is(err, store.ErrNotFound) {
+			return store.User{}, errUnauthorized
+		}
+		return u, err
+	}
+	return a.userFromToken(ctx, raw)
 }
 
 // userFromToken validates a bearer token and loads its (enabled) user.
@@ -104,6 +121,7 @@ func (a *App) endSession(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if err := a.st.DeleteSession(ctx, hashToken(c.Value)); err != nil {
 			return err
 		}
+		a.hub.RevokeSession(string(hashToken(c.Value)))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return nil
@@ -115,12 +133,18 @@ func (a *App) sessionUser(r *http.Request) (store.User, bool, error) {
 	if err != nil || c.Value == "" {
 		return store.User{}, false, nil
 	}
-	u, err := a.st.SessionUser(r.Context(), hashToken(c.Value))
+	hash := hashToken(c.Value)
+	u, err := a.st.SessionUser(r.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, nil
 	}
 	if err != nil {
 		return store.User{}, false, err
+	}
+	if a.touch.due(string(hash), a.now()) {
+		if err := a.st.TouchSession(r.Context(), hash, r.UserAgent()); err != nil {
+			a.log.Warn("recording session use failed", "err", err)
+		}
 	}
 	return u, true, nil
 }
@@ -134,7 +158,7 @@ func (a *App) requireAPI(next http.HandlerFunc) http.HandlerFunc {
 				a.writeError(w, r, errUnauthorized)
 				return
 			}
-			u, err := a.userFromToken(r.Context(), strings.TrimSpace(raw))
+			u, err := a.bearerUser(r.Context(), strings.TrimSpace(raw))
 			if err != nil {
 				a.writeError(w, r, err)
 				return
@@ -179,4 +203,34 @@ func (a *App) requirePage(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r.WithContext(withUser(r.Context(), u)))
 	}
+}
+
+// toucher remembers when each session was last recorded as used, so that
+// page views do not each cost a database write.
+type toucher struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (t *toucher) due(key string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil || len(t.last) > 10000 {
+		t.last = map[string]time.Time{} // bounded: forgetting only costs a write
+	}
+	if now.Sub(t.last[key]) < time.Minute {
+		return false
+	}
+	t.last[key] = now
+	return true
+}
+
+// newAPIToken makes a random API token and its display prefix.
+func newAPIToken() (token, prefix string, err error) {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", "", fmt.Errorf("api token: %w", err)
+	}
+	token = apiTokenPrefix + base64.RawURLEncoding.EncodeToString(buf)
+	return token, token[:len(apiTokenPrefix)+6], nil
 }

@@ -16,6 +16,16 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /api/v1/monitors/{id}", a.requireAPI(a.apiUpdateMonitor))
 	mux.HandleFunc("DELETE /api/v1/monitors/{id}", a.requireAPI(a.apiDeleteMonitor))
 	mux.HandleFunc("GET /api/v1/monitors/{id}/checks", a.requireAPI(a.apiListChecks))
+	mux.HandleFunc("GET /api/v1/monitors/{id}/uptime", a.requireAPI(a.apiUptime))
+	mux.HandleFunc("GET /api/v1/monitors/{id}/latency", a.requireAPI(a.apiLatency))
+	mux.HandleFunc("GET /api/v1/monitors/{id}/incidents", a.requireAPI(a.apiMonitorIncidents))
+	mux.HandleFunc("GET /api/v1/incidents", a.requireAPI(a.apiIncidents))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", a.requireAPI(a.apiAcknowledge))
+	mux.HandleFunc("POST /api/v1/admin/backup", a.requireAPI(a.apiBackup))
+	mux.HandleFunc("GET /api/v1/live", a.requireAPI(a.live))
+	mux.HandleFunc("POST /api/v1/tokens", a.requireAPI(a.apiCreateToken))
+	mux.HandleFunc("GET /api/v1/tokens", a.requireAPI(a.apiListTokens))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.requireAPI(a.apiDeleteToken))
 
 	// The seed's routes: aliases with the same shapes.
 	mux.HandleFunc("POST /api/websites", a.requireAPI(a.apiCreateMonitor))

@@ -33,6 +33,11 @@ const updateState = `UPDATE monitors SET status = ?, status_since = ?, fail_stre
 // in one write transaction: committing per batch rather than per row is
 // what keeps the result sink ahead of the workers. Checks already stored (a
 // redelivered batch) and checks of deleted monitors are skipped.
+//
+// The same transaction adds the inserted checks to the hourly and daily
+// roll-ups, and opens or resolves incidents for the transitions: a
+// transition to down opens one (unless one is open already), any other
+// transition resolves the open one.
 func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateUpdate) error {
 	if len(checks) == 0 && len(updates) == 0 {
 		return nil
@@ -78,6 +83,10 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 	// Among equal times the one later in the batch wins, as it would in a
 	// later batch.
 	var latest []int // index into checks of each monitor's newest, by monitor id
+	// The roll-ups of the checks actually inserted, so a redelivered check
+	// is not counted twice. The key order above makes each hour's checks
+	// adjacent, so this is a slice, not a map.
+	var hours []rollup
 	for _, i := range order {
 		c := &checks[i]
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
@@ -93,6 +102,7 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 		if n == 0 {
 			continue // duplicate or deleted monitor: nothing new to show
 		}
+		hours = addToHours(hours, c)
 		last := len(latest) - 1
 		switch {
 		case last < 0 || checks[latest[last]].MonitorID != c.MonitorID:
@@ -103,6 +113,9 @@ func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
 	}
 	if len(latest) == 0 {
 		return nil
+	}
+	if err := saveRollups(ctx, tx, hours); err != nil {
+		return err
 	}
 
 	upd, err := tx.PrepareContext(ctx, updateLastCheck)
@@ -163,6 +176,9 @@ func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func
 		}
 		if _, err := ins.ExecContext(ctx, u.MonitorID, toMillis(at), t.From, t.To, t.Reason, t.Error); err != nil {
 			return fmt.Errorf("transition of monitor %d: %w", u.MonitorID, err)
+		}
+		if err := recordIncident(ctx, tx, u.MonitorID, at, t); err != nil {
+			return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
 		}
 	}
 	return nil

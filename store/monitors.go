@@ -132,7 +132,8 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 // UpdateMonitor replaces the configuration of monitor m.ID owned by
 // m.UserID (else ErrNotFound). Pausing or resuming also resets the state
 // (paused, or pending to start afresh) and records a transition, in the
-// same transaction.
+// same transaction; pausing resolves the monitor's open incident, if any,
+// at the time of the pause.
 func (s *Store) UpdateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 	headers, err := encodeHeaders(m.Headers)
 	if err != nil {
@@ -184,7 +185,11 @@ func setState(ctx context.Context, tx *sql.Tx, id int64, st MonitorState, t *Tra
 		return err
 	}
 	_, err = tx.ExecContext(ctx, insertTransition, id, toMillis(t.At), t.From, t.To, t.Reason, t.Error)
-	return err
+	if err != nil {
+		return err
+	}
+	// Pausing ends the monitor's incident: nobody is watching any more.
+	return recordIncident(ctx, tx, id, t.At, t)
 }
 
 const insertTransition = `INSERT INTO monitor_transitions (monitor_id, ts, from_status, to_status, reason, error)

@@ -1,5 +1,6 @@
 // Package store keeps upwatch's data in one SQLite file: users, sessions,
-// settings, monitors and their checks.
+// settings, monitors, their checks, the hourly and daily roll-ups that
+// answer every history question, and incidents.
 //
 // Every write goes through a single writer connection, so SQLite never has
 // to arbitrate between writers inside the process; reads use a separate
@@ -67,7 +68,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	// pragmas and drop SQLite's page cache.
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
-	if err := s.initWriter(ctx); err != nil {
+	if err := s.initWriter(ctx, !d.hasPragma("auto_vacuum")); err != nil {
 		s.w.Close()
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) initWriter(ctx context.Context) error {
+func (s *Store) initWriter(ctx context.Context, autoVacuum bool) error {
 	// The pragmas in the DSN run when the first connection opens; a file
 	// system without shared memory support silently stays out of WAL, and
 	// the reader/writer split would then block, so fail loudly instead.
@@ -97,6 +98,13 @@ func (s *Store) initWriter(ctx context.Context) error {
 	}
 	if mode != "wal" {
 		return fmt.Errorf("store: open %s: journal_mode is %q, want wal (is the file on a network file system?)", s.path, mode)
+	}
+	// Before migrating: on a new file, the mode must be set before the
+	// first table is created. A DSN that sets auto_vacuum itself wins.
+	if autoVacuum {
+		if err := setAutoVacuum(ctx, s.w); err != nil {
+			return fmt.Errorf("store: open %s: auto_vacuum: %w", s.path, err)
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		return err

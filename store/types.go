@@ -97,4 +97,76 @@ type Transition struct {
 	At        time.Time
 	Reason    string
 	Error     string
+	// StatusCode and Excerpt describe the failing response, if there was one;
+	// a transition to down records them in the incident it opens.
+	StatusCode int
+	Excerpt    string
+}
+
+// Incident is one period of a monitor being DOWN: opened by the transition
+// to down, resolved by the transition back to up (or by pausing).
+type Incident struct {
+	ID         int64
+	MonitorID  int64
+	StartedAt  time.Time
+	ResolvedAt time.Time // zero while open
+	Reason     string    // reason code of the failure that opened it
+	Error      string    // its human message
+	StatusCode int       // HTTP status of that failure, 0 if none
+	Excerpt    string    // start of the response body of that failure, if any
+	AckedBy    int64     // user who acknowledged it, 0 if nobody
+	AckedEmail string    // that user's email, for display
+	AckedAt    time.Time // zero if not acknowledged
+}
+
+// Open reports whether the incident is still going on.
+func (i Incident) Open() bool { return i.ResolvedAt.IsZero() }
+
+// IncidentFilter selects incidents; zero fields do not filter.
+type IncidentFilter struct {
+	MonitorID int64
+	Status    string // "", "open" or "resolved"
+	Limit     int    // <= 0: a default of 100
+}
+
+// Uptime counts checks over a period. Paused time has no checks, so it is
+// neither up nor down: it drops out of the ratio instead of counting as up.
+type Uptime struct {
+	Up, Down int64
+}
+
+// Ratio is Up/(Up+Down), and false when there were no checks.
+func (u Uptime) Ratio() (float64, bool) {
+	if n := u.Up + u.Down; n > 0 {
+		return float64(u.Up) / float64(n), true
+	}
+	return 0, false
+}
+
+// Resolution of stored history.
+const (
+	ResolutionRaw    = "raw"
+	ResolutionHourly = "hourly"
+	ResolutionDaily  = "daily"
+)
+
+// LatencyPoint summarises the checks in [At, At+step).
+type LatencyPoint struct {
+	At       time.Time
+	Count    int64 // checks in the step (with a latency)
+	Up, Down int64
+	Avg, P95 time.Duration
+	Min, Max time.Duration
+	DNS      time.Duration // per-phase averages
+	Connect  time.Duration
+	TLS      time.Duration
+	TTFB     time.Duration
+	Transfer time.Duration
+}
+
+// Bucket is one period of a monitor's history bar (an hour or a day).
+type Bucket struct {
+	At       time.Time
+	Up, Down int64
+	Avg      time.Duration
 }

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Session is one signed-in browser, as its owner sees it.
+type Session struct {
+	ID         string // short public id: the first 16 hex digits of the token hash
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time // zero if never recorded
+	UserAgent  string
+}
+
+// SessionID is the public id of the session whose token hashes to tokenHash.
+func SessionID(tokenHash []byte) string {
+	return strings.ToUpper(hex.EncodeToString(tokenHash[:min(8, len(tokenHash))]))
+}
+
+// touchEvery bounds how often TouchSession writes: a page view per second
+// must not become a write per second.
+const touchEvery = time.Minute
+
+// TouchSession records that a session was used, and from which browser.
+func (s *Store) TouchSession(ctx context.Context, tokenHash []byte, userAgent string) error {
+	now := s.now()
+	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, user_agent = ?
+		WHERE token_hash = ? AND (last_seen_at IS NULL OR last_seen_at < ? OR user_agent <> ?)`,
+		toMillis(now), cutUTF8(userAgent, 300), tokenHash, toMillis(now.Add(-touchEvery)), cutUTF8(userAgent, 300))
+	if err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
+}
+
+// ListSessions returns a user's live sessions, most recently used first.
+func (s *Store) ListSessions(ctx context.Context, userID int64) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT token_hash, created_at, expires_at, last_seen_at, user_agent
+		FROM sessions WHERE user_id = ? AND expires_at > ?
+		ORDER BY coalesce(last_seen_at, created_at) DESC, last_seen_at IS NULL`, userID, toMillis(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var hash []byte
+		var created, expires int64
+		var seen sql.NullInt64
+		var se Session
+		if err := rows.Scan(&hash, &created, &expires, &seen, &se.UserAgent); err != nil {
+			return nil, fmt.Errorf("store: list sessions: %w", err)
+		}
+		se.ID, se.CreatedAt, se.ExpiresAt = SessionID(hash), fromMillis(created), fromMillis(expires)
+		if seen.Valid {
+			se.LastSeenAt = fromMillis(seen.Int64)
+		}
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSessionByID revokes one of a user's sessions by its public id.
+func (s *Store) DeleteSessionByID(ctx context.Context, userID int64, id string) error {
+	if len(id) != 16 {
+		return fmt.Errorf("store: revoke session: %w", ErrNotFound)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND substr(hex(token_hash), 1, 16) = ?`,
+		userID, strings.ToUpper(id))
+	if err != nil {
+		return fmt.Errorf("store: revoke session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: revoke session: %w", ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteOtherSessions ends every session of a user but one (after a
+// password change, the browser that changed it stays signed in).
+func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keepHash []byte) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
+		return fmt.Errorf("store: delete other sessions: %w", err)
+	}
+	return nil
+}
+
+// ListUsers returns every account, oldest first.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// APIToken is a long-lived credential for scripts; only its hash is stored.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	Name       string
+	Prefix     string // first characters of the token, to recognise it
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used
+	ExpiresAt  time.Time // zero: does not expire
+}
+
+// CreateAPIToken stores a new token's hash.
+func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name, prefix string, tokenHash []byte, expiresAt time.Time) (APIToken, error) {
+	t := APIToken{UserID: userID, Name: name, Prefix: prefix, CreatedAt: s.now().UTC().Truncate(time.Millisecond), ExpiresAt: expiresAt}
+	var exp any
+	if !expiresAt.IsZero() {
+		exp = toMillis(expiresAt)
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, userID, name, prefix, tokenHash, toMillis(t.CreatedAt), exp)
+	switch {
+	case err == nil:
+	case isForeignKeyViolation(err):
+		return t, fmt.Errorf("store: create token: user %d: %w", userID, ErrNotFound)
+	case isUniqueViolation(err):
+		return t, fmt.Errorf("store: create token: %w", ErrConflict)
+	default:
+		return t, fmt.Errorf("store: create token: %w", err)
+	}
+	t.ID, err = res.LastInsertId()
+	if err != nil {
+		return t, fmt.Errorf("store: create token: %w", err)
+	}
+	return t, nil
+}
+
+const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at`
+
+func scanToken(r rowScanner) (APIToken, error) {
+	var t APIToken
+	var created int64
+	var used, exp sql.NullInt64
+	if err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp); err != nil {
+		return t, err
+	}
+	t.CreatedAt = fromMillis(created)
+	if used.Valid {
+		t.LastUsedAt = fromMillis(used.Int64)
+	}
+	if exp.Valid {
+		t.ExpiresAt = fromMillis(exp.Int64)
+	}
+	return t, nil
+}
+
+// ListAPITokens returns a user's tokens, newest first.
+func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens t WHERE t.user_id = ? ORDER BY t.id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteAPIToken revokes one of a user's tokens.
+func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+	if err != nil {
+		return fmt.Errorf("store: revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: revoke token %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// APITokenUser resolves a token hash to its (enabled) user and records the
+// use at most once a minute. Missing, expired and disabled all read as
+// ErrNotFound.
+func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APIToken, error) {
+	now := toMillis(s.now())
+	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = 0`, tokenHash, now)
+	var t APIToken
+	var u User
+	var created, ucreated int64
+	var used, exp sql.NullInt64
+	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp,
+		&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &ucreated)
+	if err != nil {
+		return User{}, APIToken{}, fmt.Errorf("store: token user: %w", notFound(err))
+	}
+	t.CreatedAt, u.CreatedAt = fromMillis(created), fromMillis(ucreated)
+	if exp.Valid {
+		t.ExpiresAt = fromMillis(exp.Int64)
+	}
+	if used.Valid {
+		t.LastUsedAt = fromMillis(used.Int64)
+	}
+	if !used.Valid || now-used.Int64 > touchEvery.Milliseconds() {
+		if _, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID); err != nil {
+			return User{}, APIToken{}, fmt.Errorf("store: token use: %w", err)
+		}
+		t.LastUsedAt = fromMillis(now)
+	}
+	return u, t, nil
+}
+
+// cutUTF8 shortens s to at most n bytes without splitting a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
