@@ -123,8 +123,12 @@ func (a *App) endSession(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		a.hub.RevokeSession(string(hashToken(c.Value)))
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	a.endSessionCookie(w)
 	return nil
+}
+
+func (a *App) endSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
 
 // sessionUser resolves the session cookie, if any.

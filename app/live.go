@@ -132,6 +132,17 @@ func (h *Hub) RevokeSession(sessionHash string) {
 	}
 }
 
+// RevokeSessionID ends live connections of the session with this public id.
+func (h *Hub) RevokeSessionID(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.session != "" && store.SessionID([]byte(s.session)) == id {
+			s.close()
+		}
+	}
+}
+
 // RevokeUser ends a user's live connections (password change, disable),
 // except those of the session keepSession ("" keeps none).
 func (h *Hub) RevokeUser(userID int64, keepSession string) {

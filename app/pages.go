@@ -17,10 +17,6 @@ import (
 	"github.com/upwatch/upwatch/views"
 )
 
-// pageRefresh is how often the list and detail pages reload themselves
-// until live updates replace it.
-const pageRefresh = 15
-
 // flashes are fixed notices chosen by a code in the redirect URL, so no
 // user text is ever reflected from the query string.
 var flashes = map[string]string{
@@ -29,6 +25,12 @@ var flashes = map[string]string{
 	"paused":  "Monitor paused.",
 	"resumed": "Monitor resumed.",
 	"deleted": "Monitor deleted.",
+
+	"password":        "Password changed. Your other sessions were signed out.",
+	"session-revoked": "Session signed out.",
+	"token-revoked":   "API token revoked.",
+	"user-created":    "User created.",
+	"user-updated":    "User updated.",
 }
 
 func (a *App) page(r *http.Request, title string) views.Page {
@@ -169,58 +171,7 @@ func monitorRow(m store.Monitor) views.MonitorRow {
 	return row
 }
 
-func (a *App) monitorsPage(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
-	if err != nil {
-		a.pageError(w, r, err)
-		return
-	}
-	p := views.MonitorsPage{Page: a.page(r, "Monitors")}
-	p.Refresh = pageRefresh
-	for _, m := range list {
-		p.Rows = append(p.Rows, monitorRow(m))
-		switch m.State.Status {
-		case store.StatusUp:
-			p.Up++
-		case store.StatusDown:
-			p.Down++
-		case store.StatusPaused:
-			p.Paused++
-		default:
-			p.Pending++
-		}
-	}
-	a.render(w, r, http.StatusOK, views.MonitorsList(p))
-}
-
 const detailChecks = 50
-
-func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
-	m, err := a.ownedMonitor(r)
-	if err != nil {
-		a.pageError(w, r, err)
-		return
-	}
-	checks, err := a.st.ListChecks(r.Context(), m.ID, detailChecks)
-	if err != nil {
-		a.pageError(w, r, err)
-		return
-	}
-	p := views.MonitorPage{
-		Page: a.page(r, m.Name), Monitor: monitorRow(m), Method: m.Method, ExpectedStatus: m.ExpectedStatus,
-		TimeoutSeconds: int(m.Timeout / time.Second), Confirmations: m.Confirmations,
-		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS, Paused: m.Paused,
-	}
-	p.Refresh = pageRefresh
-	for _, c := range checks {
-		p.Checks = append(p.Checks, views.CheckRow{
-			At: c.At, OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
-			DNSMS: ms(c.Phases.DNS), ConnectMS: ms(c.Phases.Connect), TLSMS: ms(c.Phases.TLS),
-			TTFBMS: ms(c.Phases.TTFB), TransferMS: ms(c.Phases.Transfer), Reason: c.Reason, Error: c.Error,
-		})
-	}
-	a.render(w, r, http.StatusOK, views.MonitorDetail(p))
-}
 
 func (a *App) ownedMonitor(r *http.Request) (store.Monitor, error) {
 	id, err := pathID(r)
@@ -399,3 +350,5 @@ func (a *App) deleteSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/?m=deleted", http.StatusSeeOther)
 }
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

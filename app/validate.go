@@ -231,10 +231,19 @@ func checkCredentials(email, password string) (string, FieldErrors) {
 	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
 		fe.add("email", "is not a valid email address")
 	}
-	if n := utf8.RuneCountInString(password); n < minPasswordLen {
-		fe.add("password", "must be at least %d characters", minPasswordLen)
-	} else if n > maxPasswordLen {
-		fe.add("password", "must be at most %d characters", maxPasswordLen)
+	if msg := checkPassword(password); msg != "" {
+		fe.add("password", "%s", msg)
 	}
 	return email, fe
+}
+
+// checkPassword returns what is wrong with a new password, or "".
+func checkPassword(password string) string {
+	switch n := utf8.RuneCountInString(password); {
+	case n < minPasswordLen:
+		return "must be at least " + strconv.Itoa(minPasswordLen) + " characters"
+	case n > maxPasswordLen:
+		return "must be at most " + strconv.Itoa(maxPasswordLen) + " characters"
+	}
+	return ""
 }

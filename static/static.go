@@ -18,7 +18,7 @@ import (
 // Prefix is the URL path under which assets are served.
 const Prefix = "/static/"
 
-//go:embed style.css app.js favicon.svg
+//go:embed style.css app.js live.js favicon.svg favicon-up.svg favicon-down.svg
 var files embed.FS
 
 // contentType of an embedded file, by extension; "" for an unknown one.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,6 +39,9 @@ func TestHashedURLs(t *testing.T) {
 		{"style.css", `^/static/style\.[0-9a-f]{10}\.css$`},
 		{"app.js", `^/static/app\.[0-9a-f]{10}\.js$`},
 		{"favicon.svg", `^/static/favicon\.[0-9a-f]{10}\.svg$`},
+		{"favicon-up.svg", `^/static/favicon-up\.[0-9a-f]{10}\.svg$`},
+		{"favicon-down.svg", `^/static/favicon-down\.[0-9a-f]{10}\.svg$`},
+		{"live.js", `^/static/live\.[0-9a-f]{10}\.js$`},
 	} {
 		u := a.URL(tt.name)
 		if !regexp.MustCompile(tt.pattern).MatchString(u) {
@@ -63,9 +68,12 @@ func TestHashedURLs(t *testing.T) {
 func TestServe(t *testing.T) {
 	a := newAssets(t)
 	for name, ctype := range map[string]string{
-		"style.css":   "text/css; charset=utf-8",
-		"app.js":      "text/javascript; charset=utf-8",
-		"favicon.svg": "image/svg+xml",
+		"style.css":        "text/css; charset=utf-8",
+		"app.js":           "text/javascript; charset=utf-8",
+		"favicon.svg":      "image/svg+xml",
+		"live.js":          "text/javascript; charset=utf-8",
+		"favicon-up.svg":   "image/svg+xml",
+		"favicon-down.svg": "image/svg+xml",
 	} {
 		res := get(t, a, http.MethodGet, a.URL(name))
 		body, _ := io.ReadAll(res.Body)
@@ -148,7 +156,73 @@ func TestServeThroughMux(t *testing.T) {
 
 func TestAppJSIsTiny(t *testing.T) {
 	body, _ := files.ReadFile("app.js")
-	if len(body) > 1024 || !strings.Contains(string(body), "data-confirm") {
-		t.Errorf("app.js: %d bytes, want a tiny data-confirm handler", len(body))
+	if len(body) > 1024 || !strings.Contains(string(body), "data-confirm") || !strings.Contains(string(body), "data-copy") {
+		t.Errorf("app.js: %d bytes, want a tiny data-confirm and data-copy handler", len(body))
+	}
+}
+
+// TestEverythingEmbedded guards against an asset added to the directory but
+// not to the embed list (it would 404 in production only).
+func TestEverythingEmbedded(t *testing.T) {
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasSuffix(name, ".go") {
+			continue
+		}
+		if _, err := files.ReadFile(name); err != nil {
+			t.Errorf("%s is not embedded", name)
+		}
+	}
+}
+
+// TestScriptsBuildNoHTML: the scripts may set text and attributes, or move
+// in elements the server rendered, but never turn strings into markup.
+func TestScriptsBuildNoHTML(t *testing.T) {
+	banned := regexp.MustCompile(`\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|createContextualFragment|\.srcdoc|setTimeout\(\s*["']`)
+	for _, name := range []string{"app.js", "live.js"} {
+		body, err := files.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			if m := banned.FindString(line); m != "" {
+				t.Errorf("%s:%d uses %s", name, i+1, m)
+			}
+		}
+	}
+}
+
+func TestLiveJS(t *testing.T) {
+	body, _ := files.ReadFile("live.js")
+	js := string(body)
+	if len(body) > 16<<10 {
+		t.Errorf("live.js is %d bytes; keep it small", len(body))
+	}
+	// The hooks the views render, and the feed's message fields.
+	for _, w := range []string{
+		`data-live`, `data-live-region`, `data-monitor-id`, `data-status`, `data-field=status`, `data-field=latency`,
+		`data-field=checked`, `data-count=down`, `data-relative`, `data-now`, `"favicon"`, `data-icon-down`, `live-status`,
+		`deleted-notice`, `"check"`, `"state"`, `"deleted"`, `monitor_id`, `latency_ms`, `DOMParser`, `pagehide`,
+		`wss://`, `30000`, `2000`, `15000`,
+	} {
+		if !strings.Contains(js, w) {
+			t.Errorf("live.js does not mention %s", w)
+		}
+	}
+	// Syntax check when node is around (CI may not have it).
+	if node, err := exec.LookPath("node"); err == nil {
+		if out, err := exec.Command(node, "--check", "live.js").CombinedOutput(); err != nil {
+			t.Errorf("node --check live.js: %v\n%s", err, out)
+		}
+		if out, err := exec.Command(node, "--check", "app.js").CombinedOutput(); err != nil {
+			t.Errorf("node --check app.js: %v\n%s", err, out)
+		}
 	}
 }

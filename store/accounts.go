@@ -238,3 +238,23 @@ func cutUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// StatusCounts counts a user's monitors by status, for counts and the
+// favicon without loading every monitor.
+func (s *Store) StatusCounts(ctx context.Context, userID int64) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM monitors WHERE user_id = ? GROUP BY status`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: status counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: status counts: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}

@@ -37,7 +37,8 @@ const updateState = `UPDATE monitors SET status = ?, status_since = ?, fail_stre
 // The same transaction adds the inserted checks to the hourly and daily
 // roll-ups, and opens or resolves incidents for the transitions: a
 // transition to down opens one (unless one is open already), any other
-// transition resolves the open one.
+// transition resolves the open one. A transition with Alert queues its
+// deliveries (see Transition.Alert), at most once per channel and event.
 func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateUpdate) error {
 	if len(checks) == 0 && len(updates) == 0 {
 		return nil
@@ -177,8 +178,20 @@ func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func
 		if _, err := ins.ExecContext(ctx, u.MonitorID, toMillis(at), t.From, t.To, t.Reason, t.Error); err != nil {
 			return fmt.Errorf("transition of monitor %d: %w", u.MonitorID, err)
 		}
+		// The incident a recovery resolves is found before it is resolved.
+		var resolving int64
+		if t.Alert && t.To == StatusUp {
+			if resolving, err = openIncidentID(ctx, tx, u.MonitorID); err != nil {
+				return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
+			}
+		}
 		if err := recordIncident(ctx, tx, u.MonitorID, at, t); err != nil {
 			return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
+		}
+		if t.Alert {
+			if err := enqueueTransition(ctx, tx, u.MonitorID, at, t, resolving, now()); err != nil {
+				return fmt.Errorf("alerts of monitor %d: %w", u.MonitorID, err)
+			}
 		}
 	}
 	return nil

@@ -30,6 +30,10 @@ type MaintenanceConfig struct {
 	Batch           int           // rows deleted per transaction; default 2000
 	Logger          *slog.Logger  // nil discards
 
+	// DeliveryRetention: alert deliveries (and their attempts) queued longer
+	// ago are deleted; default 30 days, < 0 keeps them.
+	DeliveryRetention time.Duration
+
 	// After waits like time.After (the default); tests replace it to step
 	// the loop without sleeping.
 	After func(time.Duration) <-chan time.Time
@@ -48,6 +52,9 @@ func (c MaintenanceConfig) withDefaults() MaintenanceConfig {
 	if c.HourlyRetention == 0 {
 		c.HourlyRetention = DefaultHourlyRetention
 	}
+	if c.DeliveryRetention == 0 {
+		c.DeliveryRetention = DefaultDeliveryRetention
+	}
 	if c.Batch <= 0 {
 		c.Batch = DefaultPruneBatch
 	}
@@ -65,6 +72,7 @@ type MaintenanceReport struct {
 	Sessions   int64 // expired sessions deleted
 	Checks     int64 // raw checks deleted
 	Hourly     int64 // hourly roll-up rows deleted
+	Deliveries int64 // alert deliveries deleted (their attempts go with them)
 	FreedPages int64 // pages returned to the file system by incremental vacuum
 	WALBusy    bool  // the checkpoint could not truncate the WAL (a reader was in it)
 	Took       time.Duration
@@ -91,14 +99,14 @@ func (s *Store) Maintain(ctx context.Context, cfg MaintenanceConfig) {
 			cfg.Logger.Error("store maintenance failed", "err", err)
 		default:
 			cfg.Logger.Info("store maintenance", "sessions", rep.Sessions, "checks", rep.Checks,
-				"hourly", rep.Hourly, "freed_pages", rep.FreedPages, "wal_busy", rep.WALBusy, "took", rep.Took)
+				"hourly", rep.Hourly, "deliveries", rep.Deliveries, "freed_pages", rep.FreedPages, "wal_busy", rep.WALBusy, "took", rep.Took)
 		}
 	}
 }
 
-// MaintainOnce deletes expired sessions, raw checks and hourly roll-ups
-// past their retention (by the store's clock), then keeps the file
-// bounded: it returns free pages to the file system (incremental vacuum),
+// MaintainOnce deletes expired sessions, raw checks, hourly roll-ups and
+// alert deliveries past their retention (by the store's clock), then
+// keeps the file bounded: it returns free pages to the file system (incremental vacuum),
 // lets SQLite refresh planner statistics and truncates the WAL. Every step
 // is its own short transaction, so the result sink waits milliseconds at a
 // time, never for the whole run.
@@ -118,6 +126,11 @@ func (s *Store) MaintainOnce(ctx context.Context, cfg MaintenanceConfig) (Mainte
 	}
 	if cfg.HourlyRetention > 0 {
 		if rep.Hourly, err = s.PruneHourly(ctx, now.Add(-cfg.HourlyRetention), cfg.Batch); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.DeliveryRetention > 0 {
+		if rep.Deliveries, err = s.PruneDeliveries(ctx, now.Add(-cfg.DeliveryRetention), cfg.Batch); err != nil {
 			return rep, err
 		}
 	}

@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 const monitorColumns = `id, user_id, name, url, method, headers, body, interval_us, timeout_us,
 	expected_status, follow_redirects, verify_tls, confirmations, paused, created_at, updated_at,
 	status, status_since, fail_streak,
-	last_check_at, last_ok, last_status_code, last_latency_us, last_reason, last_error, last_region`
+	last_check_at, last_ok, last_status_code, last_latency_us, last_reason, last_error, last_region,
+	reminder_minutes,
+	(SELECT json_group_array(channel_id ORDER BY channel_id) FROM monitor_channels WHERE monitor_id = monitors.id)`
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -26,13 +29,23 @@ func scanMonitor(r rowScanner) (Monitor, error) {
 		lastAt, lastCode, lastLat  sql.NullInt64
 		lastOK                     sql.NullBool
 		lastReason, lastErr, lastR sql.NullString
+		reminder                   int64
+		channels                   string
 	)
 	err := r.Scan(&m.ID, &m.UserID, &m.Name, &m.URL, &m.Method, &headers, &m.Body, &interval, &timeout,
 		&m.ExpectedStatus, &m.FollowRedirects, &m.VerifyTLS, &m.Confirmations, &m.Paused, &created, &updated,
 		&m.State.Status, &since, &m.State.FailStreak,
-		&lastAt, &lastOK, &lastCode, &lastLat, &lastReason, &lastErr, &lastR)
+		&lastAt, &lastOK, &lastCode, &lastLat, &lastReason, &lastErr, &lastR,
+		&reminder, &channels)
 	if err != nil {
 		return Monitor{}, err
+	}
+	m.ReminderEvery = time.Duration(reminder) * time.Minute
+	if err := json.Unmarshal([]byte(channels), &m.Channels); err != nil {
+		return Monitor{}, fmt.Errorf("monitor %d channels: %w", m.ID, err)
+	}
+	if len(m.Channels) == 0 {
+		m.Channels = nil
 	}
 	if err := json.Unmarshal([]byte(headers), &m.Headers); err != nil {
 		return Monitor{}, fmt.Errorf("monitor %d headers: %w", m.ID, err)
@@ -91,6 +104,9 @@ func encodeHeaders(h map[string]string) (string, error) {
 
 // CreateMonitor stores a new monitor for m.UserID; ID, State, LastCheck and
 // the timestamps of m are ignored. ErrNotFound if the user does not exist.
+// It links m.Channels, or the user's default channels when m.Channels is
+// nil, in the same transaction; a channel that is not the user's is
+// ErrNotFound and nothing is created.
 func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 	headers, err := encodeHeaders(m.Headers)
 	if err != nil {
@@ -106,16 +122,19 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (user_id, name, url, method, headers, body,
 			interval_us, timeout_us, expected_status, follow_redirects, verify_tls, confirmations, paused,
-			created_at, updated_at, status, status_since, fail_streak)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`,
+			created_at, updated_at, status, status_since, fail_streak, reminder_minutes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id`,
 			m.UserID, m.Name, m.URL, m.Method, headers, m.Body,
 			toMicros(m.Interval), toMicros(m.Timeout), m.ExpectedStatus, boolInt(m.FollowRedirects),
 			boolInt(m.VerifyTLS), m.Confirmations, boolInt(m.Paused),
-			now, now, status, now).Scan(&id)
+			now, now, status, now, reminderMinutes(m.ReminderEvery)).Scan(&id)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("user %d: %w", m.UserID, ErrNotFound)
 		}
 		if err != nil {
+			return err
+		}
+		if err := linkChannels(ctx, tx, m.UserID, id, m.Channels); err != nil {
 			return err
 		}
 		// Read back what was stored, so the caller sees the same rounding
@@ -133,7 +152,8 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 // m.UserID (else ErrNotFound). Pausing or resuming also resets the state
 // (paused, or pending to start afresh) and records a transition, in the
 // same transaction; pausing resolves the monitor's open incident, if any,
-// at the time of the pause.
+// at the time of the pause (and alerts nobody). A non-nil m.Channels
+// replaces the monitor's channels, as SetMonitorChannels does.
 func (s *Store) UpdateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 	headers, err := encodeHeaders(m.Headers)
 	if err != nil {
@@ -151,12 +171,17 @@ func (s *Store) UpdateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE monitors SET name = ?, url = ?, method = ?, headers = ?, body = ?,
 			interval_us = ?, timeout_us = ?, expected_status = ?, follow_redirects = ?, verify_tls = ?,
-			confirmations = ?, paused = ?, updated_at = ? WHERE id = ?`,
+			confirmations = ?, paused = ?, updated_at = ?, reminder_minutes = ? WHERE id = ?`,
 			m.Name, m.URL, m.Method, headers, m.Body, toMicros(m.Interval), toMicros(m.Timeout),
 			m.ExpectedStatus, boolInt(m.FollowRedirects), boolInt(m.VerifyTLS), m.Confirmations,
-			boolInt(m.Paused), toMillis(now), m.ID)
+			boolInt(m.Paused), toMillis(now), reminderMinutes(m.ReminderEvery), m.ID)
 		if err != nil {
 			return err
+		}
+		if m.Channels != nil {
+			if err := replaceChannels(ctx, tx, m.UserID, m.ID, m.Channels); err != nil {
+				return err
+			}
 		}
 		if m.Paused != wasPaused {
 			to := StatusPending

@@ -50,6 +50,16 @@ type Monitor struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 
+	// ReminderEvery repeats the alert while an incident stays open; 0 = off.
+	// Stored in whole minutes (a part of a minute rounds up).
+	ReminderEvery time.Duration
+	// Channels are the ids of the channels this monitor alerts, ascending;
+	// reads fill it (nil when none). CreateMonitor: nil links the user's
+	// default channels, non-nil exactly these. UpdateMonitor: nil leaves
+	// the links alone, non-nil replaces them. Either way every id must be
+	// one of the user's channels, else ErrNotFound and nothing changes.
+	Channels []int64
+
 	// State is owned by the checker's result sink (and pause/resume).
 	State MonitorState
 	// LastCheck is the newest stored check, nil before the first one.
@@ -101,6 +111,12 @@ type Transition struct {
 	// a transition to down records them in the incident it opens.
 	StatusCode int
 	Excerpt    string
+	// Alert asks SaveChecks to queue alerts for this transition, in the same
+	// transaction: "down" for the incident a transition to down opens, "up"
+	// (with the downtime) for the incident a transition to up resolves, one
+	// delivery per enabled channel of the monitor. The checker sets it for
+	// transitions into down and for down to up.
+	Alert bool
 }
 
 // Incident is one period of a monitor being DOWN: opened by the transition

@@ -10,8 +10,6 @@ package views
 import (
 	"cmp"
 	"fmt"
-	"math"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,8 +25,17 @@ type Page struct {
 	Asset     func(name string) string // hashed URL of a static file, e.g. p.Asset("style.css")
 	Flash     string                   // one-line notice shown at the top, e.g. "Monitor created"
 	Now       time.Time                // for relative times ("3 min ago"), injected for tests
-	Refresh   int                      // >0: <meta http-equiv="refresh" content="N">
+	Refresh   int                      // >0: <meta http-equiv="refresh" content="N"> (ignored when Live)
+	Favicon   string                   // overall state for the tab icon: "up", "down" or "" (neutral)
+	Live      bool                     // the page subscribes to the live feed (and does not meta-refresh)
+
+	// section is the nav item marked as the current page; page components
+	// set it, handlers need not.
+	section string
 }
+
+// LivePath is the WebSocket endpoint live pages subscribe to.
+const LivePath = "/api/v1/live"
 
 // AuthForm is the setup (first account) and login pages.
 type AuthForm struct {
@@ -60,6 +67,118 @@ type MonitorsPage struct {
 	Up, Down, Pending, Paused int
 }
 
+// Bar is one period of the history bar on the overview.
+type Bar struct {
+	At       time.Time
+	Label    string   // tooltip heading, e.g. "24 Nov 14:00" or "24 Nov"
+	Uptime   *float64 // percent; nil = no checks in that period ("No data")
+	Up, Down int64
+	AvgMS    float64
+}
+
+// BarCount is how many periods the history bar shows.
+const BarCount = 90
+
+// OverviewRow is one monitor on the overview, with its uptime history.
+type OverviewRow struct {
+	MonitorRow
+	Uptime24h, Uptime30d *float64 // percent, nil = no data
+	Bars                 []Bar    // oldest first, BarCount entries
+}
+
+// Overview is the page at "/": counts, a filter and every matching monitor.
+type Overview struct {
+	Page
+	Rows                             []OverviewRow // already filtered and sorted by the server
+	Up, Down, Pending, Paused, Total int           // counts over all monitors, not the filter
+	Query, State, Sort               string        // current filter: q, state (""|up|down|pending|paused), sort (""=status|name|latency)
+	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
+}
+
+// UptimeStat is the uptime over one window on the monitor page.
+type UptimeStat struct {
+	Label    string   // e.g. "24 hours"
+	Percent  *float64 // nil = no data
+	Up, Down int64
+}
+
+// ChartPoint is one point (a raw check or a roll-up bucket) of the
+// response-time chart.
+type ChartPoint struct {
+	At                                          time.Time
+	AvgMS, P95MS, MinMS, MaxMS                  float64
+	DNSMS, ConnectMS, TLSMS, TTFBMS, TransferMS float64
+	Up, Down                                    int64
+}
+
+// Chart is the response-time chart of the monitor page.
+type Chart struct {
+	Range      string // "1h", "24h", "7d", "30d", "90d" (the selected tab)
+	From, To   time.Time
+	Resolution string // "raw", "hourly" or "daily"
+	Points     []ChartPoint
+}
+
+// IncidentRow is one incident on the monitor page.
+type IncidentRow struct {
+	ID                    int64
+	StartedAt, ResolvedAt time.Time     // ResolvedAt zero = ongoing
+	Duration              time.Duration // so far, if ongoing
+	Reason, Error         string
+	StatusCode            int
+	Excerpt               string    // start of the failing response body
+	AckedEmail            string    // "" = not acknowledged
+	AckedAt               time.Time // zero = not acknowledged
+}
+
+// Ongoing reports whether the incident is still open.
+func (i IncidentRow) Ongoing() bool { return i.ResolvedAt.IsZero() }
+
+// Acked reports whether someone acknowledged the incident.
+func (i IncidentRow) Acked() bool { return i.AckedEmail != "" || !i.AckedAt.IsZero() }
+
+// SessionRow is one signed-in session on the settings page.
+type SessionRow struct {
+	ID                               string
+	CreatedAt, ExpiresAt, LastSeenAt time.Time
+	UserAgent                        string
+	Current                          bool // the session of this request
+}
+
+// TokenRow is one API token on the settings page; zero times are
+// never/none.
+type TokenRow struct {
+	ID                               int64
+	Name, Prefix                     string
+	CreatedAt, LastUsedAt, ExpiresAt time.Time
+}
+
+// UserRow is one account in the admin's user list.
+type UserRow struct {
+	ID                    int64
+	Email                 string
+	Admin, Disabled, Self bool
+	CreatedAt             time.Time
+}
+
+// SettingsPage is the account page at "/settings".
+type SettingsPage struct {
+	Page
+	Sessions []SessionRow
+	Tokens   []TokenRow
+	NewToken string            // a just-created API token, shown once
+	Errors   map[string]string // field errors: current_password, new_password, new_password_confirm, token_name, user_email, user_password
+	Admin    bool              // show the users section
+	Users    []UserRow
+
+	// The add-user form, re-rendered as submitted. (Page.UserEmail is the
+	// signed-in user, hence the prefix.)
+	NewUserEmail string
+	NewUserAdmin bool
+	// TokenName re-renders the token form after an error.
+	TokenName string
+}
+
 // CheckRow is one check result on the detail page.
 type CheckRow struct {
 	At                                                     time.Time
@@ -78,6 +197,9 @@ type MonitorPage struct {
 	FollowRedirects, VerifyTLS    bool
 	Paused                        bool
 	Checks                        []CheckRow
+	Uptime                        []UptimeStat // 24 h, 7 d, 30 d, 90 d
+	Chart                         Chart
+	Incidents                     []IncidentRow
 }
 
 // MonitorValues are the form's values, kept as strings so bad input
@@ -219,28 +341,35 @@ func RelTime(now, t time.Time) string {
 	if future {
 		d = -d
 	}
-	var s string
+	var n int64
+	var unit string
 	switch {
 	case d < 5*time.Second:
 		return "just now"
 	case d < time.Minute:
-		s = fmt.Sprintf("%d s", int(d/time.Second))
+		n, unit = int64(d/time.Second), " s"
 	case d < time.Hour:
-		s = fmt.Sprintf("%d min", int(d/time.Minute))
+		n, unit = int64(d/time.Minute), " min"
 	case d < 48*time.Hour:
-		s = fmt.Sprintf("%d h", int(d/time.Hour))
+		n, unit = int64(d/time.Hour), " h"
 	default:
-		s = fmt.Sprintf("%d d", int(d/(24*time.Hour)))
+		n, unit = int64(d/(24*time.Hour)), " d"
 	}
 	if future {
-		return "in " + s
+		return "in " + strconv.FormatInt(n, 10) + unit
 	}
-	return s + " ago"
+	return strconv.FormatInt(n, 10) + unit + " ago"
 }
 
-// ISOTime is t for a <time datetime> attribute.
+// ISOTime is t for a <time datetime> attribute: RFC 3339 in UTC,
+// "2025-11-24T23:59:03Z".
 func ISOTime(t time.Time) string {
-	return t.UTC().Format(time.RFC3339)
+	var b [20]byte
+	if !putDateTime(b[:], t, 'T') {
+		return t.UTC().Format(time.RFC3339)
+	}
+	b[19] = 'Z'
+	return string(b[:])
 }
 
 // FullTime is t in UTC for people: "2025-11-24 23:59:03 UTC".
@@ -248,20 +377,48 @@ func FullTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	var b [23]byte
+	if !putDateTime(b[:], t, ' ') {
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	copy(b[19:], " UTC")
+	return string(b[:])
+}
+
+// putDateTime writes "2006-01-02?15:04:05" of t in UTC into b, with sep
+// between date and time; false for years outside 0–9999. (time.Format is
+// slower, and the overview formats two times per row.)
+func putDateTime(b []byte, t time.Time, sep byte) bool {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return false
+	}
+	put := func(i, v, n int) {
+		for j := i + n - 1; j >= i; j-- {
+			b[j] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = sep
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, s, 2)
+	return true
 }
 
 // FormatMS formats milliseconds: "0.42 ms", "7.5 ms", "123 ms", "1,234 ms".
 func FormatMS(ms float64) string {
-	switch {
-	case math.IsNaN(ms) || math.IsInf(ms, 0) || ms < 0:
-		return "—"
-	case ms < 1:
-		return strconv.FormatFloat(ms, 'f', 2, 64) + " ms"
-	case ms < 10:
-		return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
-	}
-	return groupDigits(int64(math.Round(ms))) + " ms"
+	var b [32]byte
+	return string(appendMS(b[:0], ms))
 }
 
 // phaseMS is a phase timing; zero means "not measured" (e.g. no TLS on http).
@@ -301,12 +458,41 @@ func (r MonitorRow) LatencyText() string {
 
 // Host is the host (with port) of a URL, for compact display; the raw text
 // when it has none.
+//
+// It does not parse the whole URL (the overview calls it for every row):
+// it takes what lies between "scheme://" and the path, minus any userinfo.
 func Host(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
+	s := strings.TrimSpace(raw)
+	i := strings.Index(s, "://")
+	if i <= 0 || !validScheme(s[:i]) {
 		return raw
 	}
-	return u.Host
+	rest := s[i+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	if j := strings.LastIndexByte(rest, '@'); j >= 0 {
+		rest = rest[j+1:]
+	}
+	if rest == "" {
+		return raw
+	}
+	return rest
+}
+
+// validScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, "+", "-" or ".".
+func validScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // LinkURL reports whether raw may be rendered as a link: only http and
@@ -465,4 +651,117 @@ func confirmationsText(n int) string {
 		return "Down on the first failure"
 	}
 	return strconv.Itoa(n) + " failures in a row"
+}
+
+// faviconURL is the tab icon for the page's overall state.
+func (p Page) faviconURL() string {
+	switch p.Favicon {
+	case StatusUp:
+		return p.AssetURL("favicon-up.svg")
+	case StatusDown:
+		return p.AssetURL("favicon-down.svg")
+	}
+	return p.AssetURL("favicon.svg")
+}
+
+// withSection is p with its nav item marked as current.
+func withSection(p Page, section string) Page {
+	p.section = section
+	return p
+}
+
+// DurationText is a duration for people: "42 s", "3 min", "2 h 5 min",
+// "3 d 4 h".
+func DurationText(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	if h == 0 {
+		return fmt.Sprintf("%d d", days)
+	}
+	return fmt.Sprintf("%d d %d h", days, h)
+}
+
+// ShortTime is t in UTC, compact: "24 Nov 11:57 UTC", with the year when it
+// is not now's.
+func ShortTime(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	t = t.UTC()
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if t.Year() != now.UTC().Year() {
+		return t.Format("2 Jan 2006 15:04 UTC")
+	}
+	return t.Format("2 Jan 15:04 UTC")
+}
+
+// incidentDuration is how long an incident lasted (or has lasted so far).
+func (i IncidentRow) durationText(now time.Time) string {
+	d := i.Duration
+	if d <= 0 && !i.StartedAt.IsZero() {
+		end := i.ResolvedAt
+		if end.IsZero() {
+			end = now
+		}
+		d = end.Sub(i.StartedAt)
+	}
+	return DurationText(d)
+}
+
+// incidentURL is a POST target under an incident, e.g. "acknowledge".
+func incidentURL(id int64, action string) templ.SafeURL {
+	return templ.SafeURL("/incidents/" + strconv.FormatInt(id, 10) + "/" + action)
+}
+
+// uptimeClass colours an uptime figure by the history-bar thresholds.
+func uptimeClass(p *float64) string {
+	return "uptime-value lvl-" + strconv.Itoa(BarLevel(p))
+}
+
+// checksText is "1,438 up · 2 down" or "No checks".
+func checksText(up, down int64) string {
+	if up+down == 0 {
+		return "No checks"
+	}
+	return groupDigits(up) + " up · " + groupDigits(down) + " down"
+}
+
+// mainAttrs are the live hooks on <main> of the monitor page.
+func (p MonitorPage) mainAttrs() templ.Attributes {
+	return templ.Attributes{
+		"data-monitor-id": strconv.FormatInt(p.Monitor.ID, 10),
+		"data-status":     statusKey(p.Monitor.Status),
+	}
+}
+
+// DateText is the UTC date of t: "26 Aug 2025".
+func DateText(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// section is the nav item of the monitor form: "Add monitor" for a new one.
+func (f MonitorForm) section() string {
+	if f.Action == "/monitors" {
+		return "new"
+	}
+	return "monitors"
 }

@@ -203,6 +203,83 @@ func TestPagesRender(t *testing.T) {
 			c:    ErrorPage(testPage("Not found", ""), 404, "Page not found"),
 			want: []string{"404", "Page not found", `href="/"`},
 		},
+		{
+			name: "overview",
+			c:    OverviewPage(sampleOverview()),
+			want: []string{
+				"<title>(1 down) Monitors · upwatch</title>", `data-live="/api/v1/live"`, `id="live-status"`,
+				`href="/static/h/favicon-down.svg"`, `id="counts" data-live-region`, `id="monitors" data-live-region`,
+				`data-monitor-id="3" data-status="down"`, `data-field="status"`, `data-field="latency"`, `data-field="checked"`,
+				`data-count="down"`, `href="/?bars=days&amp;state=down"`, `action="/"`, `name="q"`, `name="state"`, `name="sort"`,
+				`name="bars" value="days"`, "Payments API", "api.example.com", "97.91%", "99.62%", "10,000 ms", "Last 90 days",
+				`href="/?bars=hours"`, "4 monitors", `href="/monitors/new"`, `src="/static/h/live.js"`,
+			},
+			not: []string{`http-equiv="refresh"`, "No monitors yet", "No monitors match"},
+		},
+		{
+			name: "overview filtered",
+			c: func() templ.Component {
+				o := sampleOverview()
+				o.Query, o.State, o.Sort, o.Rows = "pay", StatusDown, "latency", o.Rows[:1]
+				return OverviewPage(o)
+			}(),
+			want: []string{`value="pay"`, `<option value="down" selected>`, `<option value="latency" selected>`, "1 of 4 monitors", "“pay” · Down", ">Clear<", `aria-current="true"`, `href="/?bars=days&amp;q=pay&amp;sort=latency"`},
+		},
+		{
+			name: "overview no match",
+			c: func() templ.Component {
+				o := sampleOverview()
+				o.Query, o.Rows = "zzz", nil
+				return OverviewPage(o)
+			}(),
+			want: []string{"No monitors match", "“zzz”", "Clear filters", `id="monitors" data-live-region`},
+			not:  []string{"No monitors yet", `class="mon-list"`},
+		},
+		{
+			name: "overview empty",
+			c:    OverviewPage(Overview{Page: testPage("Monitors", "ada@example.com")}),
+			want: []string{"No monitors yet", "Add your first monitor", `id="monitors" data-live-region`},
+			not:  []string{`id="counts"`, "(0 down)"},
+		},
+		{
+			name: "detail full",
+			c:    MonitorDetail(sampleMonitorPage()),
+			want: []string{
+				`<main id="main" class="wrap main" tabindex="-1" data-monitor-id="3" data-status="down">`,
+				`id="monitor-head" data-live-region`, `id="uptime" data-live-region`, `id="chart" data-live-region`,
+				`id="incidents" data-live-region`, `id="checks" data-live-region`, `id="deleted-notice"`,
+				"24 hours", "97.91%", "1,410 up · 30 down", "Response time", `href="?range=7d#chart"`,
+				`<svg class="chart-svg" viewBox="0 0 1000 200" preserveAspectRatio="none"`, "Average", "95th percentile",
+				"Ongoing", `action="/incidents/12/acknowledge"`, "Acknowledge", "Acknowledged", "bob@example.com",
+				"<details", "Response body", "503 Service Temporarily Unavailable", "HTTP 503", "Unexpected status",
+				`data-incident-id="12"`, "12 min", "3 min",
+			},
+			not: []string{`http-equiv="refresh"`, "No incidents recorded", `action="/incidents/11/acknowledge"`, `action="/incidents/10/acknowledge"`},
+		},
+		{
+			name: "settings admin",
+			c:    Settings(sampleSettings()),
+			want: []string{
+				`action="/settings/password"`, `name="current_password"`, `name="new_password"`, `name="new_password_confirm"`,
+				"signs you out", "This device", `action="/settings/sessions/b2/revoke"`, "Safari on iOS", "Chrome on Linux",
+				`action="/settings/tokens"`, `name="token_name"`, `action="/settings/tokens/2/revoke"`, "upw_88c1",
+				`value="upw_secret_token_value"`, "copy it now", `data-copy="new-token"`,
+				`action="/settings/users"`, `name="user_email"`, `value="carol@example.com"`, `name="user_password"`, `name="user_admin"`,
+				"Already in use", `action="/settings/users/2/disable"`, `name="disabled" value="true"`, `action="/settings/users/3/disable"`,
+				`name="disabled" value="false"`, `action="/settings/users/2/password"`, `name="password"`, ">Enable<", `href="/settings" aria-current="page"`,
+			},
+			not: []string{`action="/settings/sessions/a1/revoke"`, `action="/settings/users/1/disable"`, `data-live=`},
+		},
+		{
+			name: "settings user",
+			c: func() templ.Component {
+				s := sampleSettings()
+				s.Admin, s.NewToken, s.Errors = false, "", nil
+				return Settings(s)
+			}(),
+			want: []string{`action="/settings/password"`, `action="/settings/tokens"`},
+			not:  []string{`action="/settings/users"`, `id="users"`, "copy it now", `aria-invalid`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +363,7 @@ func TestNavOnlyWhenLoggedIn(t *testing.T) {
 	if len(find(doc, "nav")) != 1 || len(find(doc, "form", "action", "/logout", "method", "post")) != 1 {
 		t.Error("logged-in page has no nav with a logout form")
 	}
-	for _, w := range []string{`href="/"`, `href="/monitors/new"`, "ada@example.com"} {
+	for _, w := range []string{`href="/"`, `href="/monitors/new"`, `href="/settings"`, "ada@example.com"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("nav missing %q", w)
 		}
@@ -380,15 +457,45 @@ func testHostile(t *testing.T, name string) {
 	page := testPage(name, name)
 	page.Flash = name
 
+	ov := hostileOverview(name)
+	mp := sampleMonitorPage()
+	mp.Page, mp.Monitor = page, row
+	mp.Checks = checks
+	for i := range mp.Incidents {
+		in := &mp.Incidents[i]
+		in.Error, in.Reason, in.Excerpt = name, name, "</pre></details>"+name
+		if in.AckedEmail != "" {
+			in.AckedEmail = name
+		}
+	}
+	mp.Uptime[0].Label = name
+	mp.Chart.Range = name
+	st := sampleSettings()
+	st.Page = page
+	st.NewToken, st.NewUserEmail, st.TokenName = name, name, name
+	st.Errors = map[string]string{"current_password": name, "token_name": name, "user_email": name}
+	for i := range st.Sessions {
+		st.Sessions[i].UserAgent, st.Sessions[i].ID = name, name
+	}
+	for i := range st.Tokens {
+		st.Tokens[i].Name, st.Tokens[i].Prefix = name, name
+	}
+	for i := range st.Users {
+		st.Users[i].Email = name
+	}
+
 	pages := map[string]templ.Component{
-		"setup":   SetupPage(AuthForm{Page: page, Email: name, Next: name, Error: name, Errors: map[string]string{"email": name}}),
-		"login":   LoginPage(AuthForm{Page: page, Email: name, Next: name, Error: name, Errors: map[string]string{"password": name}}),
-		"list":    MonitorsList(MonitorsPage{Page: page, Rows: []MonitorRow{row, row2, row3}, Down: 3}),
-		"detail":  MonitorDetail(MonitorPage{Page: page, Monitor: row, Method: name, ExpectedStatus: name, Checks: checks}),
-		"detail2": MonitorDetail(MonitorPage{Page: page, Monitor: row3, Checks: checks}),
-		"detail3": MonitorDetail(MonitorPage{Page: page, Monitor: row2, Checks: checks}),
-		"form":    MonitorFormPage(form),
-		"error":   ErrorPage(page, 400, name),
+		"overview": OverviewPage(ov),
+		"monitor":  MonitorDetail(mp),
+		"settings": Settings(st),
+		"setup":    SetupPage(AuthForm{Page: page, Email: name, Next: name, Error: name, Errors: map[string]string{"email": name}}),
+		"login":    LoginPage(AuthForm{Page: page, Email: name, Next: name, Error: name, Errors: map[string]string{"password": name}}),
+		"list":     MonitorsList(MonitorsPage{Page: page, Rows: []MonitorRow{row, row2, row3}, Down: 3}),
+		"detail":   MonitorDetail(MonitorPage{Page: page, Monitor: row, Method: name, ExpectedStatus: name, Checks: checks}),
+		"detail2":  MonitorDetail(MonitorPage{Page: page, Monitor: row3, Checks: checks}),
+		"detail3":  MonitorDetail(MonitorPage{Page: page, Monitor: row2, Checks: checks}),
+		"form":     MonitorFormPage(form),
+		"error":    ErrorPage(page, 400, name),
 	}
 	for pname, c := range pages {
 		t.Run(pname, func(t *testing.T) {
@@ -402,7 +509,7 @@ func testHostile(t *testing.T, name string) {
 			walk(doc, func(n *html.Node) {
 				switch n.Data {
 				case "script":
-					if src, _ := attr(n, "src"); src != "/static/h/app.js" || n.FirstChild != nil {
+					if src, _ := attr(n, "src"); (src != "/static/h/app.js" && src != "/static/h/live.js") || n.FirstChild != nil {
 						t.Errorf("unexpected script element src=%q", src)
 					}
 				case "img", "iframe", "object", "embed":
@@ -559,7 +666,7 @@ func TestStatusPillHasWordAndIcon(t *testing.T) {
 		if got := strings.TrimSpace(textOf(spans[0])); got != StatusLabel(s) {
 			t.Errorf("%s: pill text %q", s, got)
 		}
-		if len(find(spans[0], "svg", "aria-hidden", "true")) != 1 {
+		if len(find(spans[0], "i", "class", "pi", "aria-hidden", "true")) != 1 {
 			t.Errorf("%s: pill has no icon", s)
 		}
 	}

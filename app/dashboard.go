@@ -1,0 +1,256 @@
+package app
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
+)
+
+// overviewPageSize bounds the rows (and so the history read) of one
+// overview page: 10,000 monitors cost a page of 100, not 10,000 bars.
+const overviewPageSize = 100
+
+// favicon is the overall state shown in the tab icon.
+func favicon(counts map[string]int) string {
+	switch {
+	case counts[store.StatusDown] > 0:
+		return "down"
+	case counts[store.StatusUp] > 0:
+		return "up"
+	}
+	return ""
+}
+
+// livePage is a page that subscribes to the live feed, with the favicon
+// reflecting the user's overall state.
+func (a *App) livePage(r *http.Request, title string) (views.Page, error) {
+	p := a.page(r, title)
+	counts, err := a.st.StatusCounts(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		return p, err
+	}
+	p.Live, p.Favicon = true, favicon(counts)
+	return p, nil
+}
+
+var statusOrder = map[string]int{store.StatusDown: 0, store.StatusPending: 1, store.StatusUp: 2, store.StatusPaused: 3}
+
+func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	o := views.Overview{
+		Query: strings.TrimSpace(q.Get("q")), State: q.Get("state"), Sort: q.Get("sort"),
+		BarsDaily: q.Get("bars") != "hours",
+	}
+	if _, ok := statusOrder[o.State]; !ok {
+		o.State = ""
+	}
+	list, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	o.Page = a.page(r, "Monitors")
+	o.Page.Live = true
+	counts := map[string]int{}
+	needle := strings.ToLower(o.Query)
+	var shown []store.Monitor
+	for _, m := range list {
+		counts[m.State.Status]++
+		if o.State != "" && m.State.Status != o.State {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(m.Name), needle) && !strings.Contains(strings.ToLower(m.URL), needle) {
+			continue
+		}
+		shown = append(shown, m)
+	}
+	o.Up, o.Down, o.Pending, o.Paused, o.Total = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused], len(list)
+	o.Page.Favicon = favicon(counts)
+	sortMonitors(shown, o.Sort)
+	if len(shown) > overviewPageSize {
+		shown = shown[:overviewPageSize]
+	}
+	rows, err := a.overviewRows(r, shown, o.BarsDaily)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	o.Rows = rows
+	a.render(w, r, http.StatusOK, views.OverviewPage(o))
+}
+
+func sortMonitors(ms []store.Monitor, by string) {
+	name := func(a, b store.Monitor) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	}
+	latency := func(m store.Monitor) time.Duration {
+		if m.LastCheck == nil {
+			return -1
+		}
+		return m.LastCheck.Latency
+	}
+	switch by {
+	case "name":
+		slices.SortStableFunc(ms, name)
+	case "latency": // slowest first: what needs a look
+		slices.SortStableFunc(ms, func(a, b store.Monitor) int { return cmp.Or(cmp.Compare(latency(b), latency(a)), name(a, b)) })
+	default: // down first
+		slices.SortStableFunc(ms, func(a, b store.Monitor) int {
+			return cmp.Or(cmp.Compare(statusOrder[a.State.Status], statusOrder[b.State.Status]), name(a, b))
+		})
+	}
+}
+
+// overviewRows adds uptime and the 90-period history bars, read from
+// roll-ups for all rows at once.
+func (a *App) overviewRows(r *http.Request, mons []store.Monitor, daily bool) ([]views.OverviewRow, error) {
+	ids := make([]int64, len(mons))
+	for i, m := range mons {
+		ids[i] = m.ID
+	}
+	day, month, err := a.uptimeFor(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	period, layout := time.Hour, "2 Jan 15:00"
+	now := a.now().UTC()
+	first := now.Truncate(time.Hour).Add(-(views.BarCount - 1) * time.Hour)
+	if daily {
+		period, layout = 24*time.Hour, "2 Jan 2006"
+		first = now.Truncate(24*time.Hour).AddDate(0, 0, -(views.BarCount - 1))
+	}
+	buckets, err := a.st.Buckets(r.Context(), ids, first, now, daily)
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]string, views.BarCount)
+	for i := range labels {
+		labels[i] = first.Add(time.Duration(i) * period).Format(layout)
+	}
+	rows := make([]views.OverviewRow, len(mons))
+	for i, m := range mons {
+		row := views.OverviewRow{MonitorRow: monitorRow(m), Uptime24h: percent(day[m.ID]), Uptime30d: percent(month[m.ID])}
+		row.Bars = make([]views.Bar, views.BarCount)
+		for j := range row.Bars {
+			row.Bars[j] = views.Bar{At: first.Add(time.Duration(j) * period), Label: labels[j]}
+		}
+		for _, b := range buckets[m.ID] {
+			j := int(b.At.Sub(first) / period)
+			if j < 0 || j >= views.BarCount {
+				continue
+			}
+			bar := &row.Bars[j]
+			bar.Up, bar.Down, bar.AvgMS = b.Up, b.Down, ms(b.Avg)
+			bar.Uptime = percent(store.Uptime{Up: b.Up, Down: b.Down})
+		}
+		rows[i] = row
+	}
+	return rows, nil
+}
+
+// chartRanges are the monitor page's chart tabs.
+var chartRanges = map[string]time.Duration{
+	"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour,
+}
+
+// uptimeWindows are the monitor page's uptime figures.
+var uptimeWindows = []struct {
+	label string
+	d     time.Duration
+}{{"24 hours", 24 * time.Hour}, {"7 days", 7 * 24 * time.Hour}, {"30 days", 30 * 24 * time.Hour}, {"90 days", 90 * 24 * time.Hour}}
+
+const detailIncidents = 20
+
+func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
+	m, err := a.ownedMonitor(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	p := views.MonitorPage{
+		Monitor: monitorRow(m), Method: m.Method, ExpectedStatus: m.ExpectedStatus,
+		TimeoutSeconds: int(m.Timeout / time.Second), Confirmations: m.Confirmations,
+		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS, Paused: m.Paused,
+	}
+	if p.Page, err = a.livePage(r, m.Name); err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	now := a.now().UTC()
+	for _, win := range uptimeWindows {
+		u, err := a.st.Uptime(ctx, []int64{m.ID}, now.Add(-win.d), now)
+		if err != nil {
+			a.pageError(w, r, err)
+			return
+		}
+		up := u[m.ID]
+		p.Uptime = append(p.Uptime, views.UptimeStat{Label: win.label, Percent: percent(up), Up: up.Up, Down: up.Down})
+	}
+	rng := r.URL.Query().Get("range")
+	span, ok := chartRanges[rng]
+	if !ok {
+		rng, span = "24h", 24*time.Hour
+	}
+	step := max(time.Minute, (span / 150).Truncate(time.Minute))
+	points, res, err := a.st.LatencySeries(ctx, m.ID, now.Add(-span), now, step)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p.Chart = views.Chart{Range: rng, From: now.Add(-span), To: now, Resolution: res}
+	for _, pt := range points {
+		p.Chart.Points = append(p.Chart.Points, views.ChartPoint{At: pt.At, AvgMS: ms(pt.Avg), P95MS: ms(pt.P95),
+			MinMS: ms(pt.Min), MaxMS: ms(pt.Max), DNSMS: ms(pt.DNS), ConnectMS: ms(pt.Connect), TLSMS: ms(pt.TLS),
+			TTFBMS: ms(pt.TTFB), TransferMS: ms(pt.Transfer), Up: pt.Up, Down: pt.Down})
+	}
+	incs, err := a.st.ListIncidents(ctx, userFrom(ctx).ID, store.IncidentFilter{MonitorID: m.ID, Limit: detailIncidents})
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	for _, i := range incs {
+		row := views.IncidentRow{ID: i.ID, StartedAt: i.StartedAt, ResolvedAt: i.ResolvedAt, Reason: i.Reason, Error: i.Error,
+			StatusCode: i.StatusCode, Excerpt: i.Excerpt, AckedEmail: i.AckedEmail, AckedAt: i.AckedAt}
+		end := now
+		if !i.Open() {
+			end = i.ResolvedAt
+		}
+		row.Duration = end.Sub(i.StartedAt)
+		p.Incidents = append(p.Incidents, row)
+	}
+	checks, err := a.st.ListChecks(ctx, m.ID, detailChecks)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	for _, c := range checks {
+		p.Checks = append(p.Checks, views.CheckRow{
+			At: c.At, OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
+			DNSMS: ms(c.Phases.DNS), ConnectMS: ms(c.Phases.Connect), TLSMS: ms(c.Phases.TLS),
+			TTFBMS: ms(c.Phases.TTFB), TransferMS: ms(c.Phases.Transfer), Reason: c.Reason, Error: c.Error,
+		})
+	}
+	a.render(w, r, http.StatusOK, views.MonitorDetail(p))
+}
+
+// acknowledgeSubmit acknowledges an incident from its monitor page.
+func (a *App) acknowledgeSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	u := userFrom(r.Context())
+	inc, err := a.st.AcknowledgeIncident(r.Context(), u.ID, id, u.ID)
+	if err != nil {
+		a.pageError(w, r, storeErr(err))
+		return
+	}
+	http.Redirect(w, r, "/monitors/"+itoa64(inc.MonitorID)+"#incidents", http.StatusSeeOther)
+}

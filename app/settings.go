@@ -1,0 +1,248 @@
+package app
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
+)
+
+// currentSession is the hash of this request's session cookie, if any.
+func currentSession(r *http.Request) []byte {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		return hashToken(c.Value)
+	}
+	return nil
+}
+
+// settingsPage renders the settings page; s carries form state to show.
+func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, status int, s views.SettingsPage) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	s.Page = a.page(r, "Settings")
+	s.Admin = u.Admin
+	sessions, err := a.st.ListSessions(ctx, u.ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	cur := ""
+	if h := currentSession(r); h != nil {
+		cur = store.SessionID(h)
+	}
+	for _, se := range sessions {
+		s.Sessions = append(s.Sessions, views.SessionRow{ID: se.ID, CreatedAt: se.CreatedAt, ExpiresAt: se.ExpiresAt,
+			LastSeenAt: se.LastSeenAt, UserAgent: se.UserAgent, Current: se.ID == cur})
+	}
+	tokens, err := a.st.ListAPITokens(ctx, u.ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	for _, t := range tokens {
+		s.Tokens = append(s.Tokens, views.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt,
+			LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt})
+	}
+	if u.Admin {
+		users, err := a.st.ListUsers(ctx)
+		if err != nil {
+			a.pageError(w, r, err)
+			return
+		}
+		for _, x := range users {
+			s.Users = append(s.Users, views.UserRow{ID: x.ID, Email: x.Email, Admin: x.Admin, Disabled: x.Disabled,
+				Self: x.ID == u.ID, CreatedAt: x.CreatedAt})
+		}
+	}
+	a.render(w, r, status, views.Settings(s))
+}
+
+func (a *App) settingsGet(w http.ResponseWriter, r *http.Request) {
+	a.settingsPage(w, r, http.StatusOK, views.SettingsPage{})
+}
+
+// formErrors renders the settings page again with field errors, or fails.
+func (a *App) settingsErrors(w http.ResponseWriter, r *http.Request, err error, s views.SettingsPage) {
+	var fe FieldErrors
+	if !errors.As(err, &fe) {
+		a.pageError(w, r, err)
+		return
+	}
+	s.Errors = fe.Map()
+	a.settingsPage(w, r, http.StatusUnprocessableEntity, s)
+}
+
+// changePassword checks the current password and signs out every other
+// session of the user (and their live feeds).
+func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	cur, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
+	if ok, err := a.hash.Verify(ctx, cur, u.PasswordHash); err != nil {
+		a.pageError(w, r, err)
+		return
+	} else if !ok {
+		a.settingsErrors(w, r, FieldErrors{{Field: "current_password", Message: "is not your current password"}}, views.SettingsPage{})
+		return
+	}
+	if msg := checkPassword(next); msg != "" {
+		a.settingsErrors(w, r, FieldErrors{{Field: "new_password", Message: msg}}, views.SettingsPage{})
+		return
+	}
+	if next != confirm {
+		a.settingsErrors(w, r, FieldErrors{{Field: "new_password_confirm", Message: "does not match the new password"}}, views.SettingsPage{})
+		return
+	}
+	hash, err := a.hash.Hash(ctx, next)
+	if err == nil {
+		err = a.st.SetPassword(ctx, u.ID, hash)
+	}
+	keep := currentSession(r)
+	if err == nil {
+		err = a.st.DeleteOtherSessions(ctx, u.ID, keep)
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	a.hub.RevokeUser(u.ID, string(keep))
+	http.Redirect(w, r, "/settings?m=password", http.StatusSeeOther)
+}
+
+func (a *App) revokeSession(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := a.st.DeleteSessionByID(r.Context(), userFrom(r.Context()).ID, id); err != nil {
+		a.pageError(w, r, storeErr(err))
+		return
+	}
+	a.hub.RevokeSessionID(id)
+	if h := currentSession(r); h != nil && store.SessionID(h) == id {
+		a.endSessionCookie(w)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/settings?m=session-revoked", http.StatusSeeOther)
+}
+
+func (a *App) createTokenSubmit(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("token_name")
+	_, tok, err := a.createToken(r, name, 0)
+	if err != nil {
+		var fe FieldErrors
+		if errors.As(err, &fe) {
+			err = FieldErrors{{Field: "token_name", Message: fe[0].Message}}
+		}
+		a.settingsErrors(w, r, err, views.SettingsPage{TokenName: name})
+		return
+	}
+	// Shown once, on this response only: it is never stored in the clear.
+	a.settingsPage(w, r, http.StatusCreated, views.SettingsPage{NewToken: tok})
+}
+
+func (a *App) revokeTokenSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = storeErr(a.st.DeleteAPIToken(r.Context(), userFrom(r.Context()).ID, id))
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/settings?m=token-revoked", http.StatusSeeOther)
+}
+
+// requireAdmin guards the user administration forms.
+func (a *App) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+	return a.requirePage(func(w http.ResponseWriter, r *http.Request) {
+		if !userFrom(r.Context()).Admin {
+			a.pageError(w, r, &apiError{Status: http.StatusForbidden, Detail: "Only an admin can do this."})
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (a *App) createUserSubmit(w http.ResponseWriter, r *http.Request) {
+	email, password, admin := r.PostFormValue("user_email"), r.PostFormValue("user_password"), r.PostFormValue("user_admin") == "on"
+	form := views.SettingsPage{NewUserEmail: email, NewUserAdmin: admin}
+	norm, fe := checkCredentials(email, password)
+	if len(fe) > 0 {
+		for i := range fe {
+			fe[i].Field = "user_" + fe[i].Field
+		}
+		a.settingsErrors(w, r, fe, form)
+		return
+	}
+	hash, err := a.hash.Hash(r.Context(), password)
+	if err == nil {
+		_, err = a.st.CreateUser(r.Context(), norm, hash, admin)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		a.settingsErrors(w, r, FieldErrors{{Field: "user_email", Message: "is already registered"}}, form)
+		return
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/settings?m=user-created#users", http.StatusSeeOther)
+}
+
+// otherUser is the {id} of a user-admin form; an admin cannot lock
+// themselves out this way.
+func (a *App) otherUser(r *http.Request) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	if id == userFrom(r.Context()).ID {
+		return 0, &apiError{Status: http.StatusBadRequest, Detail: "Use the forms above for your own account."}
+	}
+	if _, err := a.st.UserByID(r.Context(), id); err != nil {
+		return 0, storeErr(err)
+	}
+	return id, nil
+}
+
+func (a *App) disableUserSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := a.otherUser(r)
+	disabled := r.PostFormValue("disabled") == "true"
+	if err == nil {
+		err = a.st.SetUserDisabled(r.Context(), id, disabled)
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	if disabled {
+		a.hub.RevokeUser(id, "")
+	}
+	http.Redirect(w, r, "/settings?m=user-updated#users", http.StatusSeeOther)
+}
+
+func (a *App) resetPasswordSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := a.otherUser(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	password := r.PostFormValue("password")
+	if msg := checkPassword(password); msg != "" {
+		a.settingsErrors(w, r, FieldErrors{{Field: "user_password", Message: "new password " + msg}}, views.SettingsPage{})
+		return
+	}
+	hash, err := a.hash.Hash(r.Context(), password)
+	if err == nil {
+		err = a.st.SetPassword(r.Context(), id, hash)
+	}
+	if err == nil {
+		err = a.st.DeleteUserSessions(r.Context(), id)
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	a.hub.RevokeUser(id, "")
+	http.Redirect(w, r, "/settings?m=user-updated#users", http.StatusSeeOther)
+}
