@@ -1,9 +1,7 @@
 package app
 
 import (
-	"cmp"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -49,32 +47,24 @@ func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := statusOrder[o.State]; !ok {
 		o.State = ""
 	}
-	list, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
+	uid := userFrom(r.Context()).ID
+	counts, err := a.st.StatusCounts(r.Context(), uid)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	shown, _, err := a.st.QueryMonitors(r.Context(), store.MonitorQuery{
+		UserID: uid, Search: o.Query, Status: o.State, Sort: o.Sort, Limit: overviewPageSize,
+	})
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
 	o.Page = a.page(r, "Monitors")
 	o.Page.Live = true
-	counts := map[string]int{}
-	needle := strings.ToLower(o.Query)
-	var shown []store.Monitor
-	for _, m := range list {
-		counts[m.State.Status]++
-		if o.State != "" && m.State.Status != o.State {
-			continue
-		}
-		if needle != "" && !strings.Contains(strings.ToLower(m.Name), needle) && !strings.Contains(strings.ToLower(m.URL), needle) {
-			continue
-		}
-		shown = append(shown, m)
-	}
-	o.Up, o.Down, o.Pending, o.Paused, o.Total = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused], len(list)
+	o.Up, o.Down, o.Pending, o.Paused = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused]
+	o.Total = o.Up + o.Down + o.Pending + o.Paused
 	o.Page.Favicon = favicon(counts)
-	sortMonitors(shown, o.Sort)
-	if len(shown) > overviewPageSize {
-		shown = shown[:overviewPageSize]
-	}
 	rows, err := a.overviewRows(r, shown, o.BarsDaily)
 	if err != nil {
 		a.pageError(w, r, err)
@@ -82,28 +72,6 @@ func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	}
 	o.Rows = rows
 	a.render(w, r, http.StatusOK, views.OverviewPage(o))
-}
-
-func sortMonitors(ms []store.Monitor, by string) {
-	name := func(a, b store.Monitor) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
-	}
-	latency := func(m store.Monitor) time.Duration {
-		if m.LastCheck == nil {
-			return -1
-		}
-		return m.LastCheck.Latency
-	}
-	switch by {
-	case "name":
-		slices.SortStableFunc(ms, name)
-	case "latency": // slowest first: what needs a look
-		slices.SortStableFunc(ms, func(a, b store.Monitor) int { return cmp.Or(cmp.Compare(latency(b), latency(a)), name(a, b)) })
-	default: // down first
-		slices.SortStableFunc(ms, func(a, b store.Monitor) int {
-			return cmp.Or(cmp.Compare(statusOrder[a.State.Status], statusOrder[b.State.Status]), name(a, b))
-		})
-	}
 }
 
 // overviewRows adds uptime and the 90-period history bars, read from

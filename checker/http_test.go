@@ -192,7 +192,9 @@ func TestProbeTimeoutHang(t *testing.T) {
 			out := p.Probe(context.Background(), Spec{URL: srv.URL, Timeout: timeout})
 			elapsed := time.Since(start)
 			checkFailure(t, out, ReasonTimeout)
-			if elapsed < timeout || elapsed > 2*timeout {
+			// Bounds are loose on purpose (a loaded CI box): the point is
+			// that the timeout fires, not the millisecond it fires at.
+			if elapsed < timeout*9/10 || elapsed > 10*timeout {
 				t.Errorf("took %v, want about %v", elapsed, timeout)
 			}
 			if !strings.HasPrefix(out.Error, "timeout after 300ms") {
@@ -203,7 +205,7 @@ func TestProbeTimeoutHang(t *testing.T) {
 					t.Errorf("hung body: %+v", out)
 				}
 			}
-			if out.Latency < timeout || out.Latency > 2*timeout {
+			if out.Latency < timeout*9/10 || out.Latency > 10*timeout {
 				t.Errorf("latency %v", out.Latency)
 			}
 		})
@@ -217,7 +219,7 @@ func TestProbeTimeoutFromCaller(t *testing.T) {
 	start := time.Now()
 	out := newTestProber(t, HTTPOptions{}).Probe(ctx, Spec{URL: srv.URL, Timeout: time.Minute})
 	checkFailure(t, out, ReasonTimeout)
-	if el := time.Since(start); el > 600*time.Millisecond {
+	if el := time.Since(start); el > 10*time.Second { // vs the monitor's minute; loose for loaded machines
 		t.Errorf("caller's deadline not honoured: %v", el)
 	}
 	// The message names the deadline that fired, not the monitor's minute.

@@ -213,8 +213,9 @@ func (d *Dispatcher) deliver(del store.Delivery) {
 	d.finish(context.Background(), del, a, retryAt)
 }
 
-// SendNow sends a delivery the caller holds already claimed (as
-// store.EnqueueTest returns it) in the caller's goroutine, records the
+// SendNow sends a delivery the caller holds already claimed, with its
+// channel settings (as store.EnqueueTest returns it; not one read back
+// with GetDelivery), in the caller's goroutine, records the
 // outcome and returns it, so a "send test message" button can show the
 // result at once. It never retries: a failure is final. The attempt ends
 // with ctx or after Timeout; the record is written even if ctx ended.
@@ -239,7 +240,7 @@ func (d *Dispatcher) finish(ctx context.Context, del store.Delivery, a store.Del
 	defer cancel()
 	if err := d.st.FinishDelivery(ctx, del.ID, a, retryAt); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			log.Info("alert outcome not recorded: its channel or monitor was deleted meanwhile")
+			log.Info("alert outcome not recorded: the delivery was deleted meanwhile (with its channel or monitor) or was not being sent")
 			return
 		}
 		log.Error("alerts: recording the outcome failed", "err", err)

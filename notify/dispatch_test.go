@@ -151,25 +151,29 @@ func (e *dispEnv) dispatcher(cfg DispatchConfig) *Dispatcher {
 // Run to return.
 func run(t *testing.T, d *Dispatcher) (stop func()) {
 	t.Helper()
+	stop, _ = runCancel(t, d)
+	return stop
+}
+
+// runCancel is run that also returns the bare cancel of Run's context.
+func runCancel(t *testing.T, d *Dispatcher) (stop, cancel func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		d.Run(ctx)
 		close(done)
 	}()
-	var once sync.Once
 	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(15 * time.Second):
-				t.Fatal("Run did not return")
-			}
-		})
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("Run did not return")
+		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return stop, cancel
 }
 
 func (e *dispEnv) waitFinished(t *testing.T) store.DeliveryAttempt {
@@ -356,7 +360,7 @@ func TestDispatchHangingChannelDoesNotBlockOthers(t *testing.T) {
 	m1 := env.monitor(t, "one", 0, hanging.ID)
 	m2 := env.monitor(t, "two", 0, quick.ID)
 	d := env.dispatcher(DispatchConfig{Workers: 2, Timeout: 10 * time.Second, Poll: 10 * time.Millisecond})
-	stop := run(t, d)
+	stop, cancel := runCancel(t, d)
 
 	env.transition(t, m1, store.StatusUp, store.StatusDown, time.Now())
 	d.Poke()
@@ -383,7 +387,7 @@ func TestDispatchHangingChannelDoesNotBlockOthers(t *testing.T) {
 	}
 
 	// Shutting down lets the send in flight end and records it.
-	go stop()
+	cancel()
 	close(release)
 	if a := env.waitFinished(t); !a.OK {
 		t.Errorf("the released send: %+v", a)

@@ -628,6 +628,15 @@ const claimDue = `WITH busy AS (
 	WHERE due.rn + coalesce(busy.n, 0) <= ?3
 	ORDER BY due.next_attempt_at, due.id LIMIT ?2`
 
+// cancelStaleReminders fails the due reminders whose incident ended (by
+// pausing, say) or was acknowledged while they waited: they would say
+// something no longer true.
+const cancelStaleReminders = `UPDATE deliveries SET status = 'failed',
+	last_error = 'cancelled: incident resolved or acknowledged'
+	WHERE status = 'pending' AND next_attempt_at <= ?1 AND kind = 'reminder'
+	AND EXISTS (SELECT 1 FROM incidents AS i WHERE i.id = deliveries.incident_id
+		AND (i.resolved_at IS NOT NULL OR i.acked_at IS NOT NULL))`
+
 // ClaimDeliveries moves up to limit due pending deliveries (NextAttemptAt
 // <= now) of enabled channels to sending, counting the attempt, in one
 // transaction, and returns them with their channel's type and settings.
@@ -643,8 +652,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int) (
 	// Most calls find nothing due: answer those from the read pool instead
 	// of taking the write lock from the result sink every second.
 	var due bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries
-		WHERE status = 'pending' AND next_attempt_at <= ?)`, nowMS).Scan(&due); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries AS d
+		JOIN channels AS c ON c.id = d.channel_id
+		WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.enabled = 1)`, nowMS).Scan(&due); err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
 	}
 	if !due {
@@ -653,13 +663,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int) (
 	var out []Delivery
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		// A reminder whose incident ended (by pausing, say) or was
-		// acknowledged while it waited would say something no longer true.
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'failed',
-			last_error = 'cancelled: incident resolved or acknowledged'
-			WHERE status = 'pending' AND next_attempt_at <= ? AND kind = 'reminder'
-			AND EXISTS (SELECT 1 FROM incidents AS i WHERE i.id = deliveries.incident_id
-				AND (i.resolved_at IS NOT NULL OR i.acked_at IS NOT NULL))`, nowMS); err != nil {
+		if _, err := tx.ExecContext(ctx, cancelStaleReminders, nowMS); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, claimDue, nowMS, limit, MaxSendingPerChannel)

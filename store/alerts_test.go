@@ -809,6 +809,9 @@ func TestAlertQueryPlans(t *testing.T) {
 		strings.Contains(plan, "SCAN mc") || strings.Contains(plan, "SCAN d") {
 		t.Errorf("due reminders plan: %s", plan)
 	}
+	if plan := planOf(t, s, cancelStaleReminders, 0); !strings.Contains(plan, "deliveries_due") {
+		t.Errorf("stale reminder sweep plan: %s", plan)
+	}
 	// The claim itself: no full scan of deliveries.
 	plan := planOf(t, s, claimDue, 0, 10, MaxSendingPerChannel)
 	if strings.Contains(plan, "SCAN d ") || strings.HasSuffix(plan, "SCAN d") || strings.Contains(plan, "SCAN deliveries") {
