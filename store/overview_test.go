@@ -46,7 +46,7 @@ func TestQueryMonitors(t *testing.T) {
 		want  string
 		total int
 	}{
-		{MonitorQuery{}, "[Database api_100% web]", 3},            // down, pending, up
+		{MonitorQuery{}, "[Database api_100% web]", 3},             // down, pending, up
 		{MonitorQuery{Sort: "name"}, "[api_100% Database web]", 3}, // case-insensitive
 		{MonitorQuery{Sort: "latency"}, "[Database web api_100%]", 3},
 		{MonitorQuery{Status: StatusUp}, "[web]", 1},
