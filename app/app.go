@@ -54,6 +54,7 @@ type App struct {
 	now    func() time.Time
 	hash   *hasher
 	touch  toucher
+	gz     gzipper
 }
 
 // New builds the app.
@@ -86,7 +87,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.routes(mux)
 	cop := http.NewCrossOriginProtection()
-	h := cop.Handler(mux)
+	h := a.gz.wrap(cop.Handler(mux))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		w.Header().Set("X-Frame-Options", "DENY")

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -476,4 +478,27 @@ func mustInt(t *testing.T, s string) int64 {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+func TestGzip(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	r := e.do(t, "GET", "/api/v1/monitors", tok, "", "Accept-Encoding", "gzip")
+	if r.hdr.Get("Content-Encoding") != "gzip" || !strings.Contains(r.hdr.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("JSON not compressed: %v", r.hdr)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if !strings.Contains(string(plain), `"items"`) {
+		t.Errorf("decompressed body %q", plain)
+	}
+	if r := e.do(t, "GET", "/api/v1/monitors", tok, ""); r.hdr.Get("Content-Encoding") != "" {
+		t.Error("compressed without Accept-Encoding")
+	}
+	if r := e.do(t, "DELETE", "/api/v1/monitors/999", tok, "", "Accept-Encoding", "gzip"); r.code != 404 {
+		t.Errorf("error through gzip: %d", r.code)
+	}
 }

@@ -46,22 +46,38 @@ func (s *Store) QueryMonitors(ctx context.Context, q MonitorQuery) ([]Monitor, i
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE `+cond+` ORDER BY `+order+` LIMIT ?`,
+	// Sort and cut on ids alone, then load the page's rows: the sorter then
+	// carries 10,000 small keys, not 10,000 full monitors.
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM monitors WHERE `+cond+` ORDER BY `+order+` LIMIT ?`,
 		append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: query monitors: %w", err)
 	}
-	defer rows.Close()
-	var out []Monitor
+	var ids []any
+	pos := map[int64]int{}
 	for rows.Next() {
-		m, err := scanMonitor(rows)
-		if err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, 0, fmt.Errorf("store: query monitors: %w", err)
 		}
-		out = append(out, m)
+		pos[id] = len(ids)
+		ids = append(ids, id)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: query monitors: %w", err)
+	}
+	out := make([]Monitor, len(ids))
+	if len(ids) == 0 {
+		return out, total, nil
+	}
+	ms, err := queryMonitors(ctx, s.r, `WHERE id IN (?`+strings.Repeat(`,?`, len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: query monitors: %w", err)
+	}
+	for _, m := range ms {
+		out[pos[m.ID]] = m
 	}
 	return out, total, nil
 }
