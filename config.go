@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ type config struct {
 	Workers       int
 	Region        string // worker only
 	Retention     time.Duration
+	BaseURL       string
+	MailFrom      string
 }
 
 // setting describes one env variable and its flag.
@@ -39,6 +42,8 @@ var (
 	sLogLevel = setting{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"}
 	sWorkers  = setting{"WORKERS", "workers", "64", "checks run at once by this process"}
 	sRegion   = setting{"REGION", "region", "local", "region whose jobs a worker runs"}
+	sBaseURL  = setting{"BASE_URL", "base-url", "", "public URL of the dashboard, for links in alerts (e.g. https://upwatch.example.com)"}
+	sMailFrom = setting{"MAIL_FROM", "mail-from", "", "default sender of email alerts (default upwatch@<hostname>)"}
 	sRetain   = setting{"RETENTION_DAYS", "retention-days", "30", "days of raw check results kept (roll-ups are kept longer)"}
 )
 
@@ -103,5 +108,17 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 		return c, nil, fmt.Errorf("RETENTION_DAYS: %q must be a number of days from 1 to 3650", get(sRetain))
 	}
 	c.Retention = time.Duration(days) * 24 * time.Hour
+	c.BaseURL = strings.TrimRight(get(sBaseURL), "/")
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, nil, fmt.Errorf("BASE_URL: %q must be an http(s) URL like https://upwatch.example.com", c.BaseURL)
+		}
+	}
+	c.MailFrom = get(sMailFrom)
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			return c, nil, fmt.Errorf("MAIL_FROM: %q is not an email address", c.MailFrom)
+		}
+	}
 	return c, fs.Args(), nil
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/upwatch/upwatch/app"
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
 )
@@ -120,7 +122,7 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain, sBaseURL, sMailFrom)
 	if err != nil {
 		return err
 	}
@@ -156,13 +158,42 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		workers = -1 // remote workers only
 	}
 	hub := app.NewHub()
-	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: hub.Published})
+	hostname, _ := os.Hostname()
+	from := cfg.MailFrom
+	if from == "" {
+		from = "upwatch@" + cmp.Or(hostname, "localhost")
+	}
+	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
+		BaseURL: cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(cmp.Or(cfg.Host, "localhost"), strconv.Itoa(cfg.Port))),
+		Options: notify.Options{From: from},
+		Logger:  log,
+	})
+	onSaved := func(checks []store.Check, updates []store.StateUpdate) {
+		hub.Published(checks, updates)
+		for _, u := range updates {
+			if u.Transition != nil && u.Transition.Alert {
+				alerts.Poke() // the batch queued alerts: send them now, not at the next poll
+				break
+			}
+		}
+	}
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved})
 	assets, err := static.New()
 	if err != nil {
 		return err
 	}
-	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval},
-		app.Deps{Store: st, Scheduler: chk, Queue: q, Assets: assets, Hub: hub, Logger: log})
+	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from},
+		app.Deps{Store: st, Scheduler: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
+
+	// Alerts are delivered beside the checks and finish their sends in
+	// flight before the store closes.
+	alertCtx, stopAlerts := context.WithCancel(context.WithoutCancel(ctx))
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		alerts.Run(alertCtx)
+	}()
+	defer func() { stopAlerts(); <-alertsDone }()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {

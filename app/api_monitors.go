@@ -25,6 +25,8 @@ type monitorJSON struct {
 	VerifyTLS       bool                `json:"verify_tls"`
 	Confirmations   int                 `json:"confirmations"`
 	Paused          bool                `json:"paused"`
+	Channels        []int64             `json:"channels"`
+	ReminderMinutes int                 `json:"reminder_minutes"`
 	Status          string              `json:"status"`
 	StatusSince     time.Time           `json:"status_since"`
 	LastCheck       *checkJSON          `json:"last_check"`
@@ -99,12 +101,15 @@ func toMonitorJSON(m store.Monitor) monitorJSON {
 		ID: m.ID, Name: m.Name, URL: m.URL, Method: m.Method, Headers: m.Headers, Body: m.Body,
 		IntervalSeconds: int(m.Interval / time.Second), TimeoutSeconds: int(m.Timeout / time.Second),
 		ExpectedStatus: m.ExpectedStatus, FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
-		Confirmations: m.Confirmations, Paused: m.Paused,
+		Confirmations: m.Confirmations, Paused: m.Paused, Channels: m.Channels, ReminderMinutes: int(m.ReminderEvery / time.Minute),
 		Status: m.State.Status, StatusSince: m.State.Since.UTC(),
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
 	if j.Headers == nil {
 		j.Headers = map[string]string{}
+	}
+	if j.Channels == nil {
+		j.Channels = []int64{}
 	}
 	if m.LastCheck != nil {
 		j.LastCheck = toCheckJSON(*m.LastCheck, false)
@@ -151,6 +156,9 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 	}
 	m.UserID = userFrom(r.Context()).ID
 	m, err := a.st.CreateMonitor(r.Context(), m)
+	if errors.Is(err, store.ErrNotFound) {
+		return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
+	}
 	if err != nil {
 		return m, err
 	}
@@ -169,6 +177,12 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 		return m, fe
 	}
 	m, err = a.st.UpdateMonitor(r.Context(), m)
+	if errors.Is(err, store.ErrNotFound) && in.Channels != nil {
+		// The monitor was there a moment ago: the channel is what is missing.
+		if _, gerr := a.st.GetMonitor(r.Context(), m.UserID, m.ID); gerr == nil {
+			return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
+		}
+	}
 	if err != nil {
 		return m, storeErr(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	TokenTTL        time.Duration // API token lifetime
 	SessionTTL      time.Duration // dashboard session lifetime
 	DefaultInterval time.Duration // interval of new monitors
+	MailFrom        string        // default sender of email alerts
 }
 
 // Deps are the app's collaborators.
@@ -37,9 +39,10 @@ type Deps struct {
 	Scheduler Scheduler
 	Queue     Pinger
 	Assets    *static.Assets
-	Hub       *Hub             // live feed; nil: a private one
-	Logger    *slog.Logger     // nil: discard
-	Now       func() time.Time // nil: time.Now
+	Hub       *Hub               // live feed; nil: a private one
+	Alerts    *notify.Dispatcher // sends test alerts at once; nil: tests are only queued
+	Logger    *slog.Logger       // nil: discard
+	Now       func() time.Time   // nil: time.Now
 }
 
 // App holds the handlers' dependencies.
@@ -50,6 +53,7 @@ type App struct {
 	queue  Pinger
 	assets *static.Assets
 	hub    *Hub
+	alerts *notify.Dispatcher
 	log    *slog.Logger
 	now    func() time.Time
 	hash   *hasher
@@ -77,7 +81,7 @@ func New(cfg Config, d Deps) *App {
 	if cfg.DefaultInterval <= 0 {
 		cfg.DefaultInterval = time.Minute
 	}
-	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub,
+	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub, alerts: d.Alerts,
 		log: d.Logger, now: d.Now, hash: newHasher(2)}
 }
 

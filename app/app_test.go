@@ -84,7 +84,7 @@ func newEnv(t *testing.T) *env {
 	}
 	rec := &recorder{}
 	q := checker.NewQueue(testredis.Mini(t).Client)
-	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32))}, Deps{Store: st, Scheduler: rec, Queue: q, Assets: assets,
+	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32)), MailFrom: "upwatch@example.com"}, Deps{Store: st, Scheduler: rec, Queue: q, Assets: assets,
 		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)

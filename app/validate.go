@@ -15,17 +15,19 @@ import (
 
 // Limits on what a user may configure.
 const (
-	maxNameLen       = 200
-	maxURLLen        = 2048
-	minInterval      = 1
-	maxInterval      = 86400
-	maxTimeout       = 120
-	maxHeaders       = 50
-	maxHeaderValue   = 4096
-	maxRequestBody   = 64 << 10
-	maxConfirmations = 10
-	minPasswordLen   = 8
-	maxPasswordLen   = 256
+	maxNameLen         = 200
+	maxURLLen          = 2048
+	minInterval        = 1
+	maxInterval        = 86400
+	maxTimeout         = 120
+	maxHeaders         = 50
+	maxHeaderValue     = 4096
+	maxRequestBody     = 64 << 10
+	maxConfirmations   = 10
+	maxReminderMinutes = 7 * 24 * 60
+	maxChannels        = 50
+	minPasswordLen     = 8
+	maxPasswordLen     = 256
 )
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -45,6 +47,8 @@ type monitorInput struct {
 	VerifyTLS       *bool              `json:"verify_tls"`
 	Confirmations   *int               `json:"confirmations"`
 	Paused          *bool              `json:"paused"`
+	Channels        *[]int64           `json:"channels"`         // alert channel ids; absent on create: the defaults
+	ReminderMinutes *int               `json:"reminder_minutes"` // repeat the alert while down; 0: off
 }
 
 // newMonitorDefaults is the monitor a create starts from.
@@ -171,6 +175,19 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 	}
 	if in.Paused != nil {
 		m.Paused = *in.Paused
+	}
+	if in.ReminderMinutes != nil {
+		if v := *in.ReminderMinutes; v < 0 || v > maxReminderMinutes {
+			fe.add("reminder_minutes", "must be from 0 (off) to %d", maxReminderMinutes)
+		} else {
+			m.ReminderEvery = time.Duration(v) * time.Minute
+		}
+	}
+	if in.Channels != nil {
+		if len(*in.Channels) > maxChannels {
+			fe.add("channels", "at most %d channels", maxChannels)
+		}
+		m.Channels = append([]int64{}, *in.Channels...) // non-nil: exactly these (the store checks ownership)
 	}
 	return m, fe
 }

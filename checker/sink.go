@@ -117,6 +117,10 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			u.Transition = &store.Transition{
 				MonitorID: r.MonitorID, From: prev.Status, To: st.state.Status,
 				At: at, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
+				// Alert on going down (after the confirmations) and on the
+				// recovery from down; a first success out of pending is news
+				// to nobody.
+				Alert: st.state.Status == store.StatusDown || prev.Status == store.StatusDown,
 			}
 		}
 		if !o.OK && st.state.Status != store.StatusDown {
