@@ -20,6 +20,7 @@ import (
 
 	"github.com/upwatch/upwatch/checker"
 	"github.com/upwatch/upwatch/internal/testredis"
+	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
 )
@@ -85,6 +86,7 @@ func newEnv(t *testing.T) *env {
 	rec := &recorder{}
 	q := checker.NewQueue(testredis.Mini(t).Client)
 	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32)), MailFrom: "upwatch@example.com"}, Deps{Store: st, Scheduler: rec, Queue: q, Assets: assets,
+		Alerts: notify.NewDispatcher(st, notify.DispatchConfig{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)}),
 		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)

@@ -31,6 +31,10 @@ var flashes = map[string]string{
 	"token-revoked":   "API token revoked.",
 	"user-created":    "User created.",
 	"user-updated":    "User updated.",
+
+	"channel-created": "Channel added. Use Test to check that it works.",
+	"channel-updated": "Channel saved.",
+	"channel-deleted": "Channel deleted.",
 }
 
 func (a *App) page(r *http.Request, title string) views.Page {
@@ -194,6 +198,7 @@ func formValues(m store.Monitor) views.MonitorValues {
 		ExpectedStatus:  m.ExpectedStatus, Headers: hdr.String(), Body: m.Body,
 		Confirmations:   strconv.Itoa(m.Confirmations),
 		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
+		ReminderMinutes: strconv.Itoa(int(m.ReminderEvery / time.Minute)),
 	}
 }
 
@@ -233,6 +238,20 @@ func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors)
 	intField("interval_seconds", v.IntervalSeconds, &in.IntervalSeconds)
 	intField("timeout_seconds", v.TimeoutSeconds, &in.TimeoutSeconds)
 	intField("confirmations", v.Confirmations, &in.Confirmations)
+	v.ReminderMinutes = r.PostFormValue("reminder_minutes")
+	intField("reminder_minutes", v.ReminderMinutes, &in.ReminderMinutes)
+	if r.PostFormValue("channels_present") == "1" {
+		ids := []int64{}
+		for _, s := range r.PostForm["channels"] {
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				fe.add("channels", "names a channel that does not exist")
+				continue
+			}
+			ids = append(ids, id)
+		}
+		in.Channels = &ids
+	}
 	headers := map[string]string{}
 	for i, line := range strings.Split(strings.ReplaceAll(v.Headers, "\r\n", "\n"), "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -254,8 +273,17 @@ type formPage struct {
 	title, action, submit, cancel string
 }
 
-func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, v views.MonitorValues, fe FieldErrors) {
+func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, v views.MonitorValues, fe FieldErrors, checked func(store.Channel) bool) {
 	f := views.MonitorForm{Page: a.page(r, fp.title), Action: fp.action, Submit: fp.submit, Cancel: fp.cancel, Values: v}
+	chans, err := a.st.ListChannels(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	for _, c := range chans {
+		ti, _ := typeInfo(c.Type)
+		f.Channels = append(f.Channels, views.ChannelOption{ID: c.ID, Name: c.Name, TypeLabel: ti.Label, Enabled: c.Enabled, Checked: checked(c)})
+	}
 	status := http.StatusOK
 	if len(fe) > 0 {
 		f.Errors, f.FormError, status = fe.Map(), "Please fix the highlighted fields.", http.StatusUnprocessableEntity
@@ -272,7 +300,7 @@ func editForm(m store.Monitor) formPage {
 func (a *App) newMonitorPage(w http.ResponseWriter, r *http.Request) {
 	v := formValues(newMonitorDefaults(a.cfg.DefaultInterval))
 	v.TimeoutSeconds = "" // blank: follows the interval (10 s at most)
-	a.renderMonitorForm(w, r, newForm, v, nil)
+	a.renderMonitorForm(w, r, newForm, v, nil, func(c store.Channel) bool { return c.Default })
 }
 
 // submitMonitorForm runs the shared validator through save, then either
@@ -280,14 +308,16 @@ func (a *App) newMonitorPage(w http.ResponseWriter, r *http.Request) {
 func (a *App) submitMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, base store.Monitor, creating bool,
 	save func(monitorInput) (store.Monitor, error), flash string) {
 	in, v, fe := formInput(r)
+	// The boxes stay as the user left them.
+	ticked := func(c store.Channel) bool { return slices.Contains(r.PostForm["channels"], itoa64(c.ID)) }
 	if len(fe) > 0 {
 		_, more := applyMonitor(base, in, creating) // report the other fields' problems too
-		a.renderMonitorForm(w, r, fp, v, append(fe, more...))
+		a.renderMonitorForm(w, r, fp, v, append(fe, more...), ticked)
 		return
 	}
 	m, err := save(in)
 	if errors.As(err, &fe) {
-		a.renderMonitorForm(w, r, fp, v, fe)
+		a.renderMonitorForm(w, r, fp, v, fe, ticked)
 		return
 	}
 	if err != nil {
@@ -308,7 +338,7 @@ func (a *App) editMonitorPage(w http.ResponseWriter, r *http.Request) {
 		a.pageError(w, r, err)
 		return
 	}
-	a.renderMonitorForm(w, r, editForm(m), formValues(m), nil)
+	a.renderMonitorForm(w, r, editForm(m), formValues(m), nil, func(c store.Channel) bool { return slices.Contains(m.Channels, c.ID) })
 }
 
 func (a *App) editMonitorSubmit(w http.ResponseWriter, r *http.Request) {
@@ -352,3 +382,5 @@ func (a *App) deleteSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func msDuration(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }

@@ -207,6 +207,7 @@ type MonitorPage struct {
 type MonitorValues struct {
 	Name, URL, Method, IntervalSeconds, TimeoutSeconds, ExpectedStatus, Headers, Body, Confirmations string
 	FollowRedirects, VerifyTLS                                                                       bool
+	ReminderMinutes                                                                                  string // minutes between reminders while down; "" or "0" = none
 }
 
 // MonitorForm is the add and edit pages.
@@ -218,6 +219,7 @@ type MonitorForm struct {
 	Values    MonitorValues
 	Errors    map[string]string // field name → message, shown under the field (aria-describedby)
 	FormError string
+	Channels  []ChannelOption // the user's alert channels, as checkboxes "channels"
 }
 
 // Status values, as stored.

@@ -1,0 +1,343 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/upwatch/upwatch/notify"
+	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
+)
+
+// typeDescriptions are the provider cards' one-liners.
+var typeDescriptions = map[string]string{
+	notify.TypeEmail:    "Mail through your SMTP server.",
+	notify.TypeSlack:    "A message in a channel, through an incoming webhook.",
+	notify.TypeDiscord:  "A message in a channel, through a webhook.",
+	notify.TypeTelegram: "A message from your bot to a chat or channel.",
+	notify.TypeNtfy:     "A push notification through ntfy.sh or your own server.",
+	notify.TypeGotify:   "A push notification through your Gotify server.",
+	notify.TypePushover: "A push notification to your phones.",
+	notify.TypeTeams:    "A card in a Teams channel, through a Workflows webhook.",
+	notify.TypeWebhook:  "A JSON POST to any URL, or a body of your own.",
+}
+
+func typeInfo(typ string) (notify.TypeInfo, bool) {
+	for _, t := range notify.Types() {
+		if t.Type == typ {
+			return t, true
+		}
+	}
+	return notify.TypeInfo{}, false
+}
+
+// channelTarget describes where a channel sends, from redacted settings.
+func channelTarget(typ string, redacted json.RawMessage) string {
+	var s map[string]any
+	_ = json.Unmarshal(redacted, &s)
+	switch {
+	case typ == notify.TypeEmail:
+		if to, ok := s["to"].([]any); ok {
+			parts := make([]string, len(to))
+			for i, x := range to {
+				parts[i] = fmt.Sprint(x)
+			}
+			return strings.Join(parts, ", ")
+		}
+	case s["topic"] != nil:
+		return fmt.Sprint(s["topic"])
+	case s["chat_id"] != nil:
+		return "chat " + fmt.Sprint(s["chat_id"])
+	}
+	for _, k := range []string{"webhook_url", "url", "server_url"} {
+		if v, ok := s[k].(string); ok {
+			if u, err := url.Parse(v); err == nil && u.Host != "" {
+				return u.Host
+			}
+		}
+	}
+	return ""
+}
+
+func (a *App) channelRow(r *http.Request, c store.Channel) views.ChannelRow {
+	red, _ := notify.Redact(c.Type, c.Settings)
+	ti, _ := typeInfo(c.Type)
+	row := views.ChannelRow{ID: c.ID, Name: c.Name, Type: c.Type, TypeLabel: ti.Label, Enabled: c.Enabled, Default: c.Default,
+		Target: channelTarget(c.Type, red)}
+	if ds, err := a.st.ListDeliveries(r.Context(), c.UserID, c.ID, 1); err == nil && len(ds) > 0 {
+		row.LastStatus, row.LastAt, row.LastError = ds[0].Status, ds[0].CreatedAt, ds[0].LastError
+		if !ds[0].SentAt.IsZero() {
+			row.LastAt = ds[0].SentAt
+		}
+	}
+	return row
+}
+
+func (a *App) channelsPage(w http.ResponseWriter, r *http.Request) {
+	list, err := a.st.ListChannels(r.Context(), userFrom(r.Context()).ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p := views.ChannelsPage{Page: a.page(r, "Alerts")}
+	for _, c := range list {
+		p.Channels = append(p.Channels, a.channelRow(r, c))
+	}
+	a.render(w, r, http.StatusOK, views.ChannelsList(p))
+}
+
+// channelFields lays out a type's settings for the form from (redacted)
+// settings, or from what the user just typed.
+func channelFields(ti notify.TypeInfo, settings map[string]any, typed map[string]string, checked map[string]bool) []views.ChannelField {
+	var out []views.ChannelField
+	for _, f := range ti.Fields {
+		cf := views.ChannelField{Name: f.Name, Label: f.Label, Kind: f.Kind, Help: f.Help, Required: f.Required,
+			Secret: f.Secret, Options: f.Options, Placeholder: f.Default}
+		if typed != nil {
+			cf.Value, cf.Checked = typed[f.Name], checked[f.Name]
+		} else {
+			switch v := settings[f.Name].(type) {
+			case nil:
+			case bool:
+				cf.Checked = v
+			case []any:
+				var lines []string
+				for _, x := range v {
+					lines = append(lines, fmt.Sprint(x))
+				}
+				cf.Value = strings.Join(lines, "\n")
+			case map[string]any:
+				var b strings.Builder
+				for _, k := range slices.Sorted(maps.Keys(v)) {
+					fmt.Fprintf(&b, "%s: %v\n", k, v[k])
+				}
+				cf.Value = b.String()
+			case float64:
+				cf.Value = strconv.FormatFloat(v, 'f', -1, 64)
+			default:
+				cf.Value = fmt.Sprint(v)
+			}
+		}
+		out = append(out, cf)
+	}
+	return out
+}
+
+// channelFormInput reads the channel form into the API's input, and the
+// raw values to show again on an error.
+func channelFormInput(r *http.Request, ti notify.TypeInfo) (channelInput, map[string]string, map[string]bool, FieldErrors) {
+	typed, checked := map[string]string{}, map[string]bool{}
+	settings := map[string]any{}
+	var fe FieldErrors
+	for _, f := range ti.Fields {
+		key := "settings." + f.Name
+		raw := r.PostFormValue(key)
+		typed[f.Name] = raw
+		switch f.Kind {
+		case notify.KindBool:
+			checked[f.Name] = raw == "on"
+			settings[f.Name] = raw == "on"
+			continue
+		}
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue // absent: the provider's default
+		}
+		switch f.Kind {
+		case notify.KindNumber:
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				fe.add(key, "must be a whole number")
+				continue
+			}
+			settings[f.Name] = n
+		case notify.KindList:
+			var items []string
+			for _, line := range strings.Split(raw, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					items = append(items, line)
+				}
+			}
+			settings[f.Name] = items
+		case notify.KindMap:
+			m := map[string]string{}
+			for i, line := range strings.Split(strings.ReplaceAll(raw, "\r\n", "\n"), "\n") {
+				if strings.TrimSpace(line) == "" {
+					continue
+				}
+				k, v, ok := strings.Cut(line, ":")
+				if !ok {
+					fe.add(key, "line %d: write it as Name: value", i+1)
+					continue
+				}
+				m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+			settings[f.Name] = m
+		default:
+			settings[f.Name] = raw
+		}
+	}
+	raw, _ := json.Marshal(settings)
+	rm := json.RawMessage(raw)
+	name, typ := r.PostFormValue("name"), ti.Type
+	enabled, def := r.PostFormValue("enabled") == "on", r.PostFormValue("default") == "on"
+	return channelInput{Name: &name, Type: &typ, Settings: &rm, Enabled: &enabled, Default: &def}, typed, checked, fe
+}
+
+func (a *App) newChannelPage(w http.ResponseWriter, r *http.Request) {
+	typ := r.URL.Query().Get("type")
+	ti, ok := typeInfo(typ)
+	if !ok {
+		p := views.ChannelTypesPage{Page: a.page(r, "Add a channel")}
+		for _, t := range notify.Types() {
+			p.Types = append(p.Types, views.ChannelTypeOption{Type: t.Type, Label: t.Label, Description: typeDescriptions[t.Type]})
+		}
+		a.render(w, r, http.StatusOK, views.ChannelTypes(p))
+		return
+	}
+	f := views.ChannelForm{Page: a.page(r, "Add "+ti.Label), Action: "/channels", Submit: "Add channel", Cancel: "/channels/new",
+		Type: ti.Type, TypeLabel: ti.Label, Enabled: true, Fields: channelFields(ti, nil, nil, nil)}
+	a.render(w, r, http.StatusOK, views.ChannelFormPage(f))
+}
+
+// renderChannelForm shows the form again with what was typed and the errors.
+func (a *App) renderChannelForm(w http.ResponseWriter, r *http.Request, f views.ChannelForm, err error) {
+	var fe FieldErrors
+	if !errors.As(err, &fe) {
+		a.pageError(w, r, err)
+		return
+	}
+	f.Errors, f.FormError = fe.Map(), "Please fix the highlighted fields."
+	a.render(w, r, http.StatusUnprocessableEntity, views.ChannelFormPage(f))
+}
+
+func (a *App) createChannelSubmit(w http.ResponseWriter, r *http.Request) {
+	ti, ok := typeInfo(r.PostFormValue("type"))
+	if !ok {
+		a.pageError(w, r, badRequest("type", "unknown channel type"))
+		return
+	}
+	in, typed, checked, fe := channelFormInput(r, ti)
+	f := views.ChannelForm{Page: a.page(r, "Add "+ti.Label), Action: "/channels", Submit: "Add channel", Cancel: "/channels/new",
+		Type: ti.Type, TypeLabel: ti.Label, Name: *in.Name, Enabled: *in.Enabled, Default: *in.Default,
+		Fields: channelFields(ti, nil, typed, checked)}
+	if len(fe) > 0 {
+		a.renderChannelForm(w, r, f, fe)
+		return
+	}
+	c, err := applyChannel(store.Channel{UserID: userFrom(r.Context()).ID}, in, true, a.notifyOptions())
+	if err == nil {
+		c, err = a.st.CreateChannel(r.Context(), c)
+	}
+	if err != nil {
+		a.renderChannelForm(w, r, f, err)
+		return
+	}
+	http.Redirect(w, r, "/channels/"+itoa64(c.ID)+"?m=channel-created", http.StatusSeeOther)
+}
+
+func (a *App) channelPage(w http.ResponseWriter, r *http.Request) {
+	a.renderChannelDetail(w, r, http.StatusOK, nil)
+}
+
+func (a *App) renderChannelDetail(w http.ResponseWriter, r *http.Request, status int, test *views.TestResult) {
+	c, err := a.ownedChannel(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p := views.ChannelDetail{Page: a.page(r, c.Name), Channel: a.channelRow(r, c), Test: test}
+	ds, err := a.deliveries(r.Context(), c.UserID, c.ID, 50)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	for _, d := range ds {
+		row := views.DeliveryRow{ID: d.ID, Kind: d.Kind, Status: d.Status, Monitor: d.Monitor, MonitorID: d.MonitorID,
+			CreatedAt: d.CreatedAt, Attempts: d.Attempts, LastError: d.LastError}
+		if d.SentAt != nil {
+			row.SentAt = *d.SentAt
+		}
+		for _, at := range d.Log {
+			row.Log = append(row.Log, views.AttemptRow{At: at.At, OK: at.OK, Error: at.Error, Duration: msDuration(at.DurationMS)})
+		}
+		p.Deliveries = append(p.Deliveries, row)
+	}
+	a.render(w, r, status, views.ChannelDetailPage(p))
+}
+
+func (a *App) editChannelPage(w http.ResponseWriter, r *http.Request) {
+	c, err := a.ownedChannel(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	ti, _ := typeInfo(c.Type)
+	red, _ := notify.Redact(c.Type, c.Settings)
+	var settings map[string]any
+	_ = json.Unmarshal(red, &settings)
+	f := views.ChannelForm{Page: a.page(r, "Edit "+c.Name), Action: "/channels/" + itoa64(c.ID) + "/edit", Submit: "Save",
+		Cancel: "/channels/" + itoa64(c.ID), Type: c.Type, TypeLabel: ti.Label, Name: c.Name, Enabled: c.Enabled,
+		Default: c.Default, Fields: channelFields(ti, settings, nil, nil), Editing: true}
+	a.render(w, r, http.StatusOK, views.ChannelFormPage(f))
+}
+
+func (a *App) editChannelSubmit(w http.ResponseWriter, r *http.Request) {
+	c, err := a.ownedChannel(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	ti, _ := typeInfo(c.Type)
+	in, typed, checked, fe := channelFormInput(r, ti)
+	f := views.ChannelForm{Page: a.page(r, "Edit "+c.Name), Action: "/channels/" + itoa64(c.ID) + "/edit", Submit: "Save",
+		Cancel: "/channels/" + itoa64(c.ID), Type: c.Type, TypeLabel: ti.Label, Name: *in.Name, Enabled: *in.Enabled,
+		Default: *in.Default, Fields: channelFields(ti, nil, typed, checked), Editing: true}
+	if len(fe) > 0 {
+		a.renderChannelForm(w, r, f, fe)
+		return
+	}
+	c, err = applyChannel(c, in, false, a.notifyOptions())
+	if err == nil {
+		_, err = a.st.UpdateChannel(r.Context(), c)
+	}
+	if err != nil {
+		a.renderChannelForm(w, r, f, storeErr(err))
+		return
+	}
+	http.Redirect(w, r, "/channels/"+itoa64(c.ID)+"?m=channel-updated", http.StatusSeeOther)
+}
+
+func (a *App) testChannelSubmit(w http.ResponseWriter, r *http.Request) {
+	c, err := a.ownedChannel(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	res, err := a.testChannel(r.Context(), c.UserID, c.ID)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	// Shown on this response: the result of an action, not a page to bookmark.
+	a.renderChannelDetail(w, r, http.StatusOK, &views.TestResult{OK: res.OK, Error: res.Error, Duration: msDuration(res.DurationMS)})
+}
+
+func (a *App) deleteChannelSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = storeErr(a.st.DeleteChannel(r.Context(), userFrom(r.Context()).ID, id))
+	}
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/channels?m=channel-deleted", http.StatusSeeOther)
+}
