@@ -156,6 +156,31 @@ func TestDashboardFlow(t *testing.T) {
 	screenshot(t, ctx, "settings-light")
 	noScriptRan(t, ctx, dl)
 
+	// An alert channel through the pages: a webhook to a local receiver,
+	// tested from its page.
+	var hooks atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hooks.Add(1) }))
+	defer hook.Close()
+	do(t, ctx, "channel types", chromedp.Navigate(base+"/channels/new"), chromedp.WaitVisible(chromedp.CSS(`a[href="/channels/new?type=webhook"]`)))
+	screenshot(t, ctx, "channel-types-light")
+	do(t, ctx, "add channel",
+		chromedp.Click(chromedp.CSS(`a[href="/channels/new?type=webhook"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="settings.url"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), hostileImg),
+		chromedp.SendKeys(chromedp.CSS(`input[name="settings.url"]`), hook.URL+"/alerts"),
+		chromedp.Submit(chromedp.CSS(`input[name="name"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/test"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/test"] button`)),
+	)
+	waitJS(t, ctx, "test result shown", `document.body.innerText.includes(" ms")`, 10*time.Second)
+	if hooks.Load() != 1 {
+		t.Fatalf("the receiver got %d test messages, want 1", hooks.Load())
+	}
+	screenshot(t, ctx, "channel-light")
+	do(t, ctx, "channels", chromedp.Navigate(base+"/channels"), chromedp.WaitVisible(chromedp.CSS(`a[href="/channels/new"]`)))
+	screenshot(t, ctx, "channels-light")
+	noScriptRan(t, ctx, dl)
+
 	// The same pages in dark mode, signed in from a second browser.
 	dark := newBrowser(t, true)
 	ddl := watchDialogs(t, dark)
@@ -174,6 +199,8 @@ func TestDashboardFlow(t *testing.T) {
 	screenshot(t, dark, "form-dark")
 	do(t, dark, "dark settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`input[name="current_password"]`)))
 	screenshot(t, dark, "settings-dark")
+	do(t, dark, "dark channels", chromedp.Navigate(base+"/channels"), chromedp.WaitVisible(chromedp.CSS(`a[href="/channels/new"]`)))
+	screenshot(t, dark, "channels-dark")
 	noScriptRan(t, dark, ddl)
 
 	// A phone-sized overview.
