@@ -167,9 +167,15 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func waitJS(t *testing.T, ctx context.Context, what, js string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
-	for !eval[bool](t, ctx, js) {
+	for {
+		// An evaluation can fail while the page navigates (after a form
+		// post): that is "not yet", not a failure.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s (%s)", within, what, js)
+			t.Fatalf("timed out after %v waiting for %s (%s): last error %v", within, what, js, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
