@@ -52,13 +52,16 @@ func (a *App) signup(ctx context.Context, email, password string) (store.User, e
 	return u, err
 }
 
-func (a *App) apiSignup(w http.ResponseWriter, r *http.Request) {
+// credentialsToToken reads email and password, checks them with auth and
+// answers with an API token (and the user, for a signup).
+func (a *App) credentialsToToken(w http.ResponseWriter, r *http.Request, status int, withUser bool,
+	auth func(ctx context.Context, email, password string) (store.User, error)) {
 	var in credentials
 	if err := decodeJSON(w, r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.signup(r.Context(), in.Email, in.Password)
+	u, err := auth(r.Context(), in.Email, in.Password)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -68,7 +71,15 @@ func (a *App) apiSignup(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "expires_at": exp, "user": toUserJSON(u)})
+	out := map[string]any{"token": tok, "expires_at": exp}
+	if withUser {
+		out["user"] = toUserJSON(u)
+	}
+	writeJSON(w, status, out)
+}
+
+func (a *App) apiSignup(w http.ResponseWriter, r *http.Request) {
+	a.credentialsToToken(w, r, http.StatusCreated, true, a.signup)
 }
 
 var errBadLogin = &apiError{Status: http.StatusUnauthorized, Title: "Unauthorized", Detail: "wrong email or password"}
@@ -91,22 +102,7 @@ func (a *App) authenticate(ctx context.Context, email, password string) (store.U
 }
 
 func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
-	var in credentials
-	if err := decodeJSON(w, r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	u, err := a.authenticate(r.Context(), in.Email, in.Password)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	tok, exp, err := a.issueToken(u)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires_at": exp})
+	a.credentialsToToken(w, r, http.StatusOK, false, a.authenticate)
 }
 
 type newUserInput struct {
