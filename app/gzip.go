@@ -48,7 +48,7 @@ func (w *gzipWriter) WriteHeader(code int) {
 				zw.Reset(w.ResponseWriter)
 				w.zw = zw
 			} else {
-				w.zw, _ = gzip.NewWriterLevel(w.ResponseWriter, gzip.DefaultCompression)
+				w.zw, _ = gzip.NewWriterLevel(w.ResponseWriter, gzip.BestSpeed) // most of the gain at a third of the CPU
 			}
 		}
 	}
