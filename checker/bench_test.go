@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -119,3 +120,35 @@ func openStoreB(b *testing.B) (*store.Store, store.User) {
 	}
 	return st, u
 }
+
+// BenchmarkMemoryPerMonitor reports the checker's resident cost of one
+// scheduled monitor (schedule slot, probe spec, state), in bytes.
+func BenchmarkMemoryPerMonitor(b *testing.B) {
+	const n = 10000
+	mons := make([]store.Monitor, n)
+	for i := range mons {
+		mons[i] = store.Monitor{ID: int64(i + 1), Name: fmt.Sprint("service ", i), URL: fmt.Sprintf("https://svc%05d.example.test/health", i),
+			Method: "GET", Interval: time.Minute, Timeout: 10 * time.Second, ExpectedStatus: "200-299", Confirmations: 2,
+			FollowRedirects: true, VerifyTLS: true, State: store.MonitorState{Status: store.StatusUp}}
+	}
+	var perMonitor float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		c := New(nil, nil, Config{Logger: quietLogger(), Prober: nopProber{}})
+		now := time.Now()
+		for _, m := range mons {
+			c.putLocked(m, now.Add(spread(m.ID, m.Interval)))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perMonitor = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(c)
+	}
+	b.ReportMetric(perMonitor, "bytes/monitor")
+}
+
+type nopProber struct{}
+
+func (nopProber) Probe(context.Context, Spec) Outcome { return Outcome{} }
