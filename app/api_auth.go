@@ -102,7 +102,9 @@ func (a *App) authenticate(ctx context.Context, email, password string) (store.U
 }
 
 func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
-	a.credentialsToToken(w, r, http.StatusOK, false, a.authenticate)
+	a.credentialsToToken(w, r, http.StatusOK, false, func(_ context.Context, email, password string) (store.User, error) {
+		return a.limitedAuthenticate(r, w, email, password)
+	})
 }
 
 type newUserInput struct {

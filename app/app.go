@@ -59,6 +59,7 @@ type App struct {
 	hash   *hasher
 	touch  toucher
 	gz     gzipper
+	logins loginLimiter
 }
 
 // New builds the app.

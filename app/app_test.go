@@ -504,3 +504,29 @@ func TestGzip(t *testing.T) {
 		t.Errorf("error through gzip: %d", r.code)
 	}
 }
+
+func TestLoginThrottle(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signup(t)
+	for i := 0; i < loginFailures; i++ {
+		if r := e.do(t, "POST", "/api/v1/auth/login", "", `{"email":"owner@example.com","password":"wrong-password"}`); r.code != 401 {
+			t.Fatalf("attempt %d: %d", i, r.code)
+		}
+	}
+	r := e.do(t, "POST", "/api/v1/auth/login", "", `{"email":"owner@example.com","password":"password123"}`)
+	if r.code != 429 || r.hdr.Get("Retry-After") == "" {
+		t.Fatalf("after %d failures even the right password must wait: %d %v", loginFailures, r.code, r.hdr)
+	}
+	if code, _, _ := post(t, browser(t), e.srv.URL+"/login", url.Values{"email": {"owner@example.com"}, "password": {"password123"}}); code != 429 {
+		t.Errorf("form login while throttled: %d", code)
+	}
+	// Another account from the same client is not locked out by it.
+	e.do(t, "POST", "/api/v1/users", admin, `{"email":"bob@example.com","password":"bobpassword"}`)
+	if r := e.do(t, "POST", "/api/v1/auth/login", "", `{"email":"bob@example.com","password":"bobpassword"}`); r.code != 200 {
+		t.Errorf("other account: %d", r.code)
+	}
+	e.clock.Add(loginWindow)
+	if r := e.do(t, "POST", "/api/v1/auth/login", "", `{"email":"owner@example.com","password":"password123"}`); r.code != 200 {
+		t.Errorf("after the window: %d", r.code)
+	}
+}

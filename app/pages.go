@@ -128,11 +128,14 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
-	u, err := a.authenticate(r.Context(), email, r.PostFormValue("password"))
-	if errors.Is(err, errBadLogin) {
-		a.render(w, r, http.StatusUnauthorized, views.LoginPage(views.AuthForm{
-			Page: a.page(r, "Sign in"), Email: email, Next: next, Error: "Wrong email or password.",
-		}))
+	u, err := a.limitedAuthenticate(r, w, email, r.PostFormValue("password"))
+	var ae *apiError
+	if errors.Is(err, errBadLogin) || (errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests) {
+		status, msg := http.StatusUnauthorized, "Wrong email or password."
+		if !errors.Is(err, errBadLogin) {
+			status, msg = ae.Status, "Too many failed sign-ins. Wait a few minutes and try again."
+		}
+		a.render(w, r, status, views.LoginPage(views.AuthForm{Page: a.page(r, "Sign in"), Email: email, Next: next, Error: msg}))
 		return
 	}
 	if err == nil {
