@@ -182,7 +182,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from},
+	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://")},
 		app.Deps{Store: st, Scheduler: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in

@@ -31,6 +31,9 @@ type Config struct {
 	SessionTTL      time.Duration // dashboard session lifetime
 	DefaultInterval time.Duration // interval of new monitors
 	MailFrom        string        // default sender of email alerts
+	// SecureCookies marks session cookies Secure even when TLS ends at a
+	// proxy in front (set when BASE_URL is https).
+	SecureCookies bool
 }
 
 // Deps are the app's collaborators.

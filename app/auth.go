@@ -111,7 +111,7 @@ func (a *App) startSession(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: tok, Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || a.cfg.SecureCookies,
 	})
 	return nil
 }
