@@ -164,7 +164,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		from = "upwatch@" + cmp.Or(hostname, "localhost")
 	}
 	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
-		BaseURL: cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(cmp.Or(cfg.Host, "localhost"), strconv.Itoa(cfg.Port))),
+		BaseURL: cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(cfg.Port))),
 		Options: notify.Options{From: from},
 		Logger:  log,
 	})
@@ -227,10 +227,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
 	addr := ln.Addr().(*net.TCPAddr)
-	host := cfg.Host
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
+	host := displayHost(cfg.Host)
 	log.Info("upwatch started", "version", version, "addr", addr.String(), "database", st.Path(), "embedded_queue", cfg.RedisURL == "")
 	fmt.Fprintf(stdout, "upwatch listening on http://%s\n", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
 
@@ -258,6 +255,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		runErr = fmt.Errorf("checker: %w", err)
 	}
 	return runErr
+}
+
+// displayHost is how a person reaches a listen address: a wildcard means
+// this machine.
+func displayHost(host string) string {
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		return "localhost"
+	}
+	return host
 }
 
 func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
