@@ -1,8 +1,10 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/upwatch/upwatch/store"
@@ -81,10 +83,6 @@ func (a *App) overviewRows(r *http.Request, mons []store.Monitor, daily bool) ([
 	for i, m := range mons {
 		ids[i] = m.ID
 	}
-	day, month, err := a.uptimeFor(r.Context(), ids)
-	if err != nil {
-		return nil, err
-	}
 	period, layout := time.Hour, "2 Jan 15:00"
 	now := a.now().UTC()
 	first := now.Truncate(time.Hour).Add(-(views.BarCount - 1) * time.Hour)
@@ -92,8 +90,20 @@ func (a *App) overviewRows(r *http.Request, mons []store.Monitor, daily bool) ([
 		period, layout = 24*time.Hour, "2 Jan 2006"
 		first = now.Truncate(24*time.Hour).AddDate(0, 0, -(views.BarCount - 1))
 	}
-	buckets, err := a.st.Buckets(r.Context(), ids, first, now, daily)
-	if err != nil {
+	// The three reads are independent and the read pool has several
+	// connections: run them side by side.
+	var (
+		day, month map[int64]store.Uptime
+		buckets    map[int64][]store.Bucket
+		errs       [3]error
+		wg         sync.WaitGroup
+	)
+	ctx := r.Context()
+	wg.Go(func() { day, errs[0] = a.st.Uptime(ctx, ids, now.Add(-24*time.Hour), now) })
+	wg.Go(func() { month, errs[1] = a.st.Uptime(ctx, ids, now.Add(-30*24*time.Hour), now) })
+	wg.Go(func() { buckets, errs[2] = a.st.Buckets(ctx, ids, first, now, daily) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
 	labels := make([]string, views.BarCount)
