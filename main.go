@@ -49,6 +49,7 @@ Usage:
   upwatch [serve] [flags]          run the server (default)
   upwatch worker [flags]           run checks for a region against REDIS_URL
   upwatch user create --email E    create a user (password read from stdin)
+  upwatch user password --email E  set a user's password (stdin) and sign out its sessions
   upwatch backup FILE              write a consistent copy of the database to FILE
   upwatch version                  print the version
 
@@ -292,12 +293,13 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 }
 
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New(`usage: upwatch user create --email E [--admin] (password on stdin)`)
+	const usage = "usage: upwatch user create --email E [--admin] | upwatch user password --email E (password on stdin)"
+	if len(args) == 0 || (args[0] != "create" && args[0] != "password") {
+		return errors.New(usage)
 	}
-	fs := newFlagSet("user create", stderr)
-	email := fs.String("email", "", "email address of the new user")
-	admin := fs.Bool("admin", false, "make the user an admin (the first user always is)")
+	fs := newFlagSet("user "+args[0], stderr)
+	email := fs.String("email", "", "email address of the user")
+	admin := fs.Bool("admin", false, "make the new user an admin (the first user always is)")
 	cfg, _, err := parseConfig(fs, args[1:], getenv, sDatabase, sLogLevel)
 	if err != nil {
 		return err
@@ -314,6 +316,16 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	defer st.Close()
+	if args[0] == "password" {
+		// The way back in for an owner who forgot the password: it also
+		// signs out every session.
+		u, err := app.ResetPassword(ctx, st, *email, password)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password changed for %s; all sessions signed out\n", u.Email)
+		return nil
+	}
 	u, err := app.CreateUser(ctx, st, *email, password, *admin)
 	if err != nil {
 		return err

@@ -349,6 +349,15 @@ func TestUserCreateAndVersion(t *testing.T) {
 		t.Fatalf("duplicate accepted: %v", err)
 	}
 	out.Reset()
+	if err := run(context.Background(), []string{"user", "password", "--email", "admin@example.com"}, env(map[string]string{"DATABASE_URL": db}),
+		strings.NewReader("a brand new password\n"), &out, io.Discard); err != nil || !strings.Contains(out.String(), "password changed") {
+		t.Fatalf("user password: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"user", "password", "--email", "nobody@example.com"}, env(map[string]string{"DATABASE_URL": db}),
+		strings.NewReader("a brand new password\n"), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "email") {
+		t.Fatalf("unknown user: %v", err)
+	}
+	out.Reset()
 	if err := run(context.Background(), []string{"version"}, env(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "upwatch ") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}

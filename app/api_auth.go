@@ -169,3 +169,26 @@ func CreateUser(ctx context.Context, st *store.Store, email, password string, ad
 	}
 	return u, err
 }
+
+// ResetPassword sets a user's password from the command line and ends every
+// session of theirs.
+func ResetPassword(ctx context.Context, st *store.Store, email, password string) (store.User, error) {
+	u, err := st.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("email: no user %q", email)
+	}
+	if err != nil {
+		return u, err
+	}
+	if msg := checkPassword(password); msg != "" {
+		return u, fmt.Errorf("password: %s", msg)
+	}
+	hash, err := newHasher(1).Hash(ctx, password)
+	if err == nil {
+		err = st.SetPassword(ctx, u.ID, hash)
+	}
+	if err == nil {
+		err = st.DeleteUserSessions(ctx, u.ID)
+	}
+	return u, err
+}
