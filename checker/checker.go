@@ -223,7 +223,7 @@ func (c *Checker) poke() {
 // monitors due within the same few milliseconds share one queue round trip
 // (and the workers' reads and flushes batch with them). A check starts at
 // most this late; its recorded time is still its exact slot.
-const schedQuantum = 20 * time.Millisecond
+const schedQuantum = 50 * time.Millisecond
 
 func quantize(t time.Time) time.Time {
 	if r := t.Sub(t.Truncate(schedQuantum)); r != 0 {

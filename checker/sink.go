@@ -43,16 +43,13 @@ func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 			}
 			continue
 		}
-		for end := time.Now().Add(sinkGather); !pending && len(msgs) < sinkBatch; {
-			left := time.Until(end)
-			if left < time.Millisecond {
-				break
-			}
-			more, err := c.q.ReadResults(ctx, sinkConsumer, sinkBatch-len(msgs), left, false)
-			if err != nil {
-				break // what was read is stored; the error shows again on the next read
-			}
-			msgs = append(msgs, more...)
+		if !pending && len(msgs) < sinkBatch {
+			// Let the rest of the batch arrive, then take it in one read
+			// instead of one per worker flush.
+			sleep(ctx, sinkGather)
+			if more, err := c.q.ReadResults(ctx, sinkConsumer, sinkBatch-len(msgs), -1, false); err == nil {
+				msgs = append(msgs, more...)
+			} // on error what was read is stored; the error shows again on the next read
 		}
 		if err := c.store(ctx, msgs); err != nil {
 			c.cfg.Logger.Error("storing results failed; will retry", "n", len(msgs), "err", err)

@@ -49,7 +49,7 @@ func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
 
 const (
 	readBlock     = 500 * time.Millisecond
-	flushEvery    = 20 * time.Millisecond
+	flushEvery    = 50 * time.Millisecond
 	maxFlushBatch = 256
 )
 

@@ -44,10 +44,11 @@ func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateU
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := saveChecks(ctx, tx, checks); err != nil {
+		w := wtx{Tx: tx, prepared: s.prepared}
+		if err := saveChecks(ctx, w, checks); err != nil {
 			return err
 		}
-		return saveStates(ctx, tx, updates, s.now)
+		return saveStates(ctx, w, updates, s.now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: save %d checks, %d states: %w", len(checks), len(updates), err)
@@ -55,7 +56,7 @@ func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateU
 	return nil
 }
 
-func saveChecks(ctx context.Context, tx *sql.Tx, checks []Check) error {
+func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 	if len(checks) == 0 {
 		return nil
 	}
@@ -142,7 +143,7 @@ func newer(a *Check, i int, b *Check, j int) bool {
 	return x > y || (x == y && i > j)
 }
 
-func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func() time.Time) error {
+func saveStates(ctx context.Context, tx wtx, updates []StateUpdate, now func() time.Time) error {
 	if len(updates) == 0 {
 		return nil
 	}
@@ -181,15 +182,15 @@ func saveStates(ctx context.Context, tx *sql.Tx, updates []StateUpdate, now func
 		// The incident a recovery resolves is found before it is resolved.
 		var resolving int64
 		if t.Alert && t.To == StatusUp {
-			if resolving, err = openIncidentID(ctx, tx, u.MonitorID); err != nil {
+			if resolving, err = openIncidentID(ctx, tx.Tx, u.MonitorID); err != nil {
 				return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
 			}
 		}
-		if err := recordIncident(ctx, tx, u.MonitorID, at, t); err != nil {
+		if err := recordIncident(ctx, tx.Tx, u.MonitorID, at, t); err != nil {
 			return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
 		}
 		if t.Alert {
-			if err := enqueueTransition(ctx, tx, u.MonitorID, at, t, resolving, now()); err != nil {
+			if err := enqueueTransition(ctx, tx.Tx, u.MonitorID, at, t, resolving, now()); err != nil {
 				return fmt.Errorf("alerts of monitor %d: %w", u.MonitorID, err)
 			}
 		}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"strings"
@@ -278,7 +277,7 @@ func daysOf(hours []rollup) []rollup {
 
 // saveRollups adds the hours (and the days they make up) of the checks a
 // batch inserted to the roll-up tables.
-func saveRollups(ctx context.Context, tx *sql.Tx, hours []rollup) error {
+func saveRollups(ctx context.Context, tx wtx, hours []rollup) error {
 	if len(hours) == 0 {
 		return nil
 	}
@@ -291,7 +290,7 @@ func saveRollups(ctx context.Context, tx *sql.Tx, hours []rollup) error {
 	return nil
 }
 
-func upsertRollups(ctx context.Context, tx *sql.Tx, stmts [2]string, rows []rollup) error {
+func upsertRollups(ctx context.Context, tx wtx, stmts [2]string, rows []rollup) error {
 	args := make([]any, 0, upsertRows*len(rollupColumns))
 	if len(rows) >= upsertRows {
 		many, err := tx.PrepareContext(ctx, stmts[1])

@@ -28,6 +28,9 @@ type Store struct {
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // query_only read pool
 	now  func() time.Time
+	// prepared holds the hot write statements (see prepared.go); fixed
+	// after Open.
+	prepared map[string]*sql.Stmt
 }
 
 type options struct {
@@ -69,6 +72,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
 	if err := s.initWriter(ctx, !d.hasPragma("auto_vacuum")); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+
+	if s.prepared, err = prepareHot(ctx, s.w); err != nil {
 		s.w.Close()
 		return nil, err
 	}
@@ -125,6 +133,7 @@ func (s *Store) Close() error {
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
+	closeStmts(s.prepared)
 	if _, err := s.w.Exec("PRAGMA analysis_limit = 1000; PRAGMA optimize"); err != nil {
 		errs = append(errs, fmt.Errorf("store: optimize: %w", err))
 	}
