@@ -610,6 +610,8 @@ func pauseValue(paused bool) string {
 func (r MonitorRow) failureText() string {
 	reason := ReasonLabel(r.LastReason)
 	switch {
+	case reason != "" && strings.HasPrefix(strings.ToLower(r.LastError), strings.ToLower(reason)):
+		return r.LastError // "connection refused (…)" says it already
 	case reason != "" && r.LastError != "":
 		return reason + ": " + r.LastError
 	case reason != "":

@@ -671,3 +671,17 @@ func TestStatusPillHasWordAndIcon(t *testing.T) {
 		}
 	}
 }
+
+func TestFailureTextSaysItOnce(t *testing.T) {
+	cases := []struct{ reason, err, want string }{
+		{"refused", "connection refused (127.0.0.1:1)", "connection refused (127.0.0.1:1)"},
+		{"status", "HTTP 503 Service Unavailable", ReasonLabel("status") + ": HTTP 503 Service Unavailable"},
+		{"timeout", "", ReasonLabel("timeout")},
+		{"", "something odd", "something odd"},
+	}
+	for _, c := range cases {
+		if got := (MonitorRow{LastReason: c.reason, LastError: c.err}).failureText(); got != c.want {
+			t.Errorf("%s/%q: %q, want %q", c.reason, c.err, got, c.want)
+		}
+	}
+}
