@@ -113,24 +113,11 @@ func (q *Queue) PublishJobs(ctx context.Context, jobs []Job) error {
 
 // ReadJobs reads up to count new jobs of a region, waiting at most block.
 func (q *Queue) ReadJobs(ctx context.Context, region, consumer string, count int, block time.Duration) ([]JobMsg, error) {
-	streams, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group:    workersGroup,
-		Consumer: consumer,
-		Streams:  []string{jobsStream(region), ">"},
-		Count:    int64(count),
-		Block:    block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
+	msgs, err := q.readGroup(ctx, jobsStream(region), workersGroup, consumer, ">", count, block)
 	if err != nil {
 		return nil, fmt.Errorf("queue: read jobs: %w", err)
 	}
-	var out []JobMsg
-	for _, s := range streams {
-		out = append(out, decodeJobs(s.Messages)...)
-	}
-	return out, nil
+	return decodeJobs(msgs), nil
 }
 
 // ClaimStaleJobs takes over jobs another (dead) worker read but never acked.
@@ -208,10 +195,26 @@ func (q *Queue) ReadResults(ctx context.Context, consumer string, count int, blo
 		start = "0"
 		block = -1 // pending reads never block
 	}
+	msgs, err := q.readGroup(ctx, resultsStream, sinkGroup, consumer, start, count, block)
+	if err != nil {
+		return nil, fmt.Errorf("queue: read results: %w", err)
+	}
+	out := make([]ResultMsg, 0, len(msgs))
+	for _, m := range msgs {
+		rm := ResultMsg{ID: m.ID}
+		rm.Err = decode(m, &rm.Result)
+		out = append(out, rm)
+	}
+	return out, nil
+}
+
+// readGroup reads one stream as a consumer group member; a read that timed
+// out with nothing new is no messages, not an error.
+func (q *Queue) readGroup(ctx context.Context, stream, group, consumer, start string, count int, block time.Duration) ([]redis.XMessage, error) {
 	streams, err := q.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group:    sinkGroup,
+		Group:    group,
 		Consumer: consumer,
-		Streams:  []string{resultsStream, start},
+		Streams:  []string{stream, start},
 		Count:    int64(count),
 		Block:    block,
 	}).Result()
@@ -219,17 +222,13 @@ func (q *Queue) ReadResults(ctx context.Context, consumer string, count int, blo
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("queue: read results: %w", err)
+		return nil, err
 	}
-	var out []ResultMsg
+	var msgs []redis.XMessage
 	for _, s := range streams {
-		for _, m := range s.Messages {
-			rm := ResultMsg{ID: m.ID}
-			rm.Err = decode(m, &rm.Result)
-			out = append(out, rm)
-		}
+		msgs = append(msgs, s.Messages...)
 	}
-	return out, nil
+	return msgs, nil
 }
 
 // AckResults acknowledges and deletes stored results.
