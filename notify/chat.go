@@ -331,10 +331,10 @@ func newTelegram(raw json.RawMessage, opts Options) (Sender, error) {
 	// The token goes into the URL path: its format keeps it from adding
 	// path segments or a query.
 	if !regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$`).MatchString(c.BotToken) {
-		errs.add("bot_token", "must look like 123456789:AAE… (digits, a colon, then letters, digits, _ or -)")
+		errs.Add("bot_token", "must look like 123456789:AAE… (digits, a colon, then letters, digits, _ or -)")
 	}
 	if !regexp.MustCompile(`^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$`).MatchString(c.ChatID) {
-		errs.add("chat_id", "must be a numeric chat id or @channelname")
+		errs.Add("chat_id", "must be a numeric chat id or @channelname")
 	}
 	if c.APIURL == "" {
 		c.APIURL = "https://api.telegram.org"

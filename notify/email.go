@@ -70,7 +70,7 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 		return nil, errs
 	}
 	if !validHost(c.Host) {
-		errs.add("host", "must be a host name or IP address")
+		errs.Add("host", "must be a host name or IP address")
 	}
 	if c.TLS == "" {
 		c.TLS = emailSTARTTLS
@@ -83,13 +83,13 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 	case c.Port == 0:
 		c.Port = 587
 	case c.Port < 1 || c.Port > 65535:
-		errs.add("port", "must be between 1 and 65535")
+		errs.Add("port", "must be between 1 and 65535")
 	}
 	if c.Username == "" && c.Password != "" {
-		errs.add("username", "is required with a password")
+		errs.Add("username", "is required with a password")
 	}
 	if c.Username != "" && c.Password == "" {
-		errs.add("password", "is required with a username")
+		errs.Add("password", "is required with a username")
 	}
 	s := &emailSender{c: c, dial: opts.dialer(), tlsCfg: opts.TLSConfig}
 	from := c.From
@@ -97,16 +97,16 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 		from = opts.From
 	}
 	if from == "" {
-		errs.add("from", "is required (no default sender is configured)")
+		errs.Add("from", "is required (no default sender is configured)")
 	} else if a, err := mail.ParseAddress(from); err != nil || !plausibleAddr(a.Address) {
-		errs.add("from", "must be an email address, e.g. upwatch <alerts@example.com>")
+		errs.Add("from", "must be an email address, e.g. upwatch <alerts@example.com>")
 	} else {
 		s.from = a
 	}
 	for i, t := range c.To {
 		a, err := mail.ParseAddress(t)
 		if err != nil || !plausibleAddr(a.Address) {
-			errs.add("to", "entry %d (%q) is not a valid email address", i+1, clean(t, 60))
+			errs.Add("to", "entry %d (%q) is not a valid email address", i+1, clean(t, 60))
 			continue
 		}
 		s.to = append(s.to, a)

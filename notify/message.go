@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/upwatch/upwatch/reason"
+	"github.com/upwatch/upwatch/settings"
 )
 
 // Caps on user-controlled text, in runes: long enough for any real name, URL
@@ -129,25 +130,11 @@ func reasonText(e Event) string {
 	if e.Kind == EventUp || e.Kind == EventTest {
 		return ""
 	}
-	label := ""
-	switch e.Reason {
-	case "timeout":
-		label = "Timeout"
-	case "dns":
-		label = "DNS error"
-	case "refused":
-		label = "Connection refused"
-	case "tls":
-		label = "TLS error"
-	case "status":
-		label = "Unexpected status"
-	case "redirects":
-		label = "Too many redirects"
-	case "keyword":
-		label = "Keyword check failed"
-	case "error", "":
+	label := reason.Label(e.Reason)
+	switch {
+	case e.Reason == "":
 		label = "Error"
-	default:
+	case label == e.Reason: // a code this version does not know
 		label = clean(e.Reason, maxReason)
 	}
 	msg := clean(e.Error, maxError)
@@ -179,42 +166,9 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
-// clean makes user-controlled text safe to place on one line anywhere: valid
-// UTF-8; control characters, line and paragraph separators collapsed into
-// single spaces (so "x\r\nBcc: y" cannot start a header or a line); bidi
-// overrides dropped (they can make a name read as something else); at most
-// max runes, the last one an ellipsis when cut.
-func clean(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	b.Grow(len(s))
-	pendingSpace := false
-	for _, r := range s {
-		switch {
-		case isBidiControl(r):
-			continue
-		case unicode.IsControl(r) || unicode.IsSpace(r):
-			pendingSpace = true
-			continue
-		}
-		if pendingSpace && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		pendingSpace = false
-		b.WriteRune(r)
-	}
-	out := b.String()
-	if utf8.RuneCountInString(out) <= max {
-		return out
-	}
-	runes := []rune(out)
-	return strings.TrimRight(string(runes[:max-1]), " ") + "…"
-}
-
-func isBidiControl(r rune) bool {
-	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') ||
-		r == '\u200E' || r == '\u200F' || r == '\u061C'
-}
+// clean makes user-controlled text safe to place on one line anywhere
+// (see settings.Clean).
+func clean(s string, max int) string { return settings.Clean(s, max) }
 
 // safeLink keeps only absolute http(s) links without control characters,
 // so a link can go into an href or a provider's link syntax.

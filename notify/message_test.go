@@ -64,7 +64,7 @@ func TestBuildMessage(t *testing.T) {
 		{"test", test, "🔔 Test notification from upwatch",
 			"This is a test notification from upwatch. If you can read this, the channel works."},
 		{"multiline name and error", Event{Kind: EventDown, Monitor: hostileHeader, Reason: "timeout", Error: "line1\nline2", At: at0(), Link: "javascript:alert(1)"},
-			"🔴 DOWN: x Bcc: a@b.c", "Reason: Timeout: line1 line2"},
+			"🔴 DOWN: x Bcc: a@b.c", "Reason: Timed out: line1 line2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := buildMessage(tc.e)

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/upwatch/upwatch/settings"
 )
 
 // Event is one thing to tell a user. The checker fills it; every text
@@ -140,36 +141,10 @@ func New(typ string, settings json.RawMessage, opts Options) (Sender, error) {
 }
 
 // FieldError names one settings field at fault, in words fit for a form.
-type FieldError struct {
-	Field   string // settings key, e.g. "webhook_url"; "settings" for the object as a whole
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+type FieldError = settings.FieldError
 
 // FieldErrors is every field error found in one validation, in field order.
-type FieldErrors []*FieldError
-
-func (es FieldErrors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Error()
-	}
-	return "invalid settings: " + strings.Join(parts, "; ")
-}
-
-// Unwrap lets errors.As reach each *FieldError.
-func (es FieldErrors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
-
-func (es *FieldErrors) add(field, format string, args ...any) {
-	*es = append(*es, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-}
+type FieldErrors = settings.FieldErrors
 
 // StatusError is a provider's non-2xx answer. The caller's retry policy can
 // read StatusCode (e.g. retry 429 and 5xx, not 4xx) and RetryAfter.

@@ -48,11 +48,11 @@ func newNtfy(raw json.RawMessage, opts Options) (Sender, error) {
 	}
 	checkBaseURL(&errs, "server_url", c.ServerURL)
 	if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`).MatchString(c.Topic) {
-		errs.add("topic", "must be 1 to 64 letters, digits, _ or -")
+		errs.Add("topic", "must be 1 to 64 letters, digits, _ or -")
 	}
 	checkToken(&errs, "token", c.Token)
 	if c.Priority != nil && (*c.Priority < 1 || *c.Priority > 5) {
-		errs.add("priority", "must be between 1 and 5")
+		errs.Add("priority", "must be between 1 and 5")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -96,7 +96,7 @@ func (s *ntfySender) Send(ctx context.Context, e Event) error {
 // ASCII without spaces.
 func checkToken(errs *FieldErrors, field, s string) {
 	if s != "" && !regexp.MustCompile(`^[\x21-\x7e]+$`).MatchString(s) {
-		errs.add(field, "must be printable ASCII without spaces")
+		errs.Add(field, "must be printable ASCII without spaces")
 	}
 }
 
@@ -133,7 +133,7 @@ func newGotify(raw json.RawMessage, opts Options) (Sender, error) {
 	checkBaseURL(&errs, "server_url", c.ServerURL)
 	checkToken(&errs, "app_token", c.AppToken)
 	if c.Priority != nil && (*c.Priority < 0 || *c.Priority > 10) {
-		errs.add("priority", "must be between 0 and 10")
+		errs.Add("priority", "must be between 0 and 10")
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -209,15 +209,15 @@ func newPushover(raw json.RawMessage, opts Options) (Sender, error) {
 	}
 	key := regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
 	if !key.MatchString(c.UserKey) {
-		errs.add("user_key", "must be 30 letters and digits")
+		errs.Add("user_key", "must be 30 letters and digits")
 	}
 	if !key.MatchString(c.AppToken) {
-		errs.add("app_token", "must be 30 letters and digits")
+		errs.Add("app_token", "must be 30 letters and digits")
 	}
 	// 2 (emergency) needs retry/expire parameters and acknowledgement: out
 	// of scope for an alert that upwatch already repeats as reminders.
 	if c.Priority < -2 || c.Priority > 1 {
-		errs.add("priority", "must be between -2 and 1")
+		errs.Add("priority", "must be between -2 and 1")
 	}
 	if c.APIURL == "" {
 		c.APIURL = "https://api.pushover.net/1/messages.json"

@@ -139,7 +139,7 @@ func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error)
 				if ov, ok := lookupHeader(om, k); ok && ov != "" && v == redactValue(f, ov) {
 					nm[k] = ov
 				} else {
-					errs.add(f.Name, "%s holds a hidden value: enter it again", clean(k, 40))
+					errs.Add(f.Name, "%s holds a hidden value: enter it again", clean(k, 40))
 				}
 			}
 			newObj[f.Name], _ = json.Marshal(nm)
@@ -153,7 +153,7 @@ func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error)
 		if oldS != "" && newS == redactValue(f, oldS) {
 			newObj[f.Name] = oldObj[f.Name]
 		} else {
-			errs.add(f.Name, "holds a hidden value: enter it again")
+			errs.Add(f.Name, "holds a hidden value: enter it again")
 		}
 	}
 	if len(errs) > 0 {

@@ -96,12 +96,12 @@ func newWebhook(raw json.RawMessage, opts Options) (Sender, error) {
 		v := c.Headers[k]
 		switch {
 		case !validHeaderName(k):
-			errs.add("headers", "%q is not a valid header name", clean(k, 40))
+			errs.Add("headers", "%q is not a valid header name", clean(k, 40))
 		case forbiddenHeader(k):
-			errs.add("headers", "%s cannot be set", http.CanonicalHeaderKey(k))
+			errs.Add("headers", "%s cannot be set", http.CanonicalHeaderKey(k))
 		case !validHeaderValue(v):
 			// Rejects CR/LF: a value cannot add a header of its own.
-			errs.add("headers", "value of %s must not contain line breaks or control characters", http.CanonicalHeaderKey(k))
+			errs.Add("headers", "value of %s must not contain line breaks or control characters", http.CanonicalHeaderKey(k))
 		default:
 			hdr.Set(k, v)
 		}
@@ -115,7 +115,7 @@ func newWebhook(raw json.RawMessage, opts Options) (Sender, error) {
 			_, err = renderBody(t, sampleTemplateData())
 		}
 		if err != nil {
-			errs.add("body_template", "%s", clean(err.Error(), 300))
+			errs.Add("body_template", "%s", clean(err.Error(), 300))
 		}
 		tmpl = t
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+
+	"github.com/upwatch/upwatch/reason"
 )
 
 // Page is what every full page needs.
@@ -309,25 +311,7 @@ func StatusClass(s string) string {
 
 // ReasonLabel is a human label for a checker reason code; unknown codes are
 // returned as they are.
-func ReasonLabel(reason string) string {
-	switch reason {
-	case "timeout":
-		return "Timed out"
-	case "dns":
-		return "DNS lookup failed"
-	case "refused":
-		return "Connection refused"
-	case "tls":
-		return "TLS error"
-	case "status":
-		return "Unexpected status"
-	case "redirects":
-		return "Too many redirects"
-	case "error":
-		return "Request failed"
-	}
-	return reason
-}
+func ReasonLabel(code string) string { return reason.Label(code) }
 
 // RelTime is t relative to now: "just now", "42 s ago", "3 min ago",
 // "5 h ago", "2 d ago" (or "in 3 min" for future times). Zero t is "never".
