@@ -282,7 +282,7 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	defer closeQueue()
 	host, _ := os.Hostname()
-	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewHTTPProber(checker.HTTPOptions{}), checker.WorkerConfig{
+	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{}), checker.WorkerConfig{
 		Region:      cfg.Region,
 		Name:        fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
 		Concurrency: max(cfg.Workers, 1),

@@ -38,7 +38,7 @@ type Config struct {
 	// RetryDelay caps how soon a failed check is repeated to confirm a
 	// failure (default 5s, never more than the monitor's interval).
 	RetryDelay time.Duration
-	// Prober runs checks for local workers (default: an HTTP prober).
+	// Prober runs checks for local workers (default: every type's prober).
 	Prober Prober
 	// OnSaved, if set, is called by the sink after each batch is committed
 	// (for live updates and alerts); it must not block for long.
@@ -80,7 +80,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		cfg.LocalWorkers = 64
 	}
 	if cfg.Prober == nil {
-		cfg.Prober = NewHTTPProber(HTTPOptions{})
+		cfg.Prober = NewProber(ProbeEnv{})
 	}
 	return &Checker{
 		st: st, q: q, cfg: cfg,
