@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -104,6 +105,9 @@ type ProbeEnv struct {
 	HTTP HTTPOptions
 	// Resolver resolves host names for every prober; nil means the system's.
 	Resolver *net.Resolver
+	// RootCAs verifies certificates of TLS checks; nil means the system's.
+	// Tests set their own.
+	RootCAs *x509.CertPool
 }
 
 // typeProber runs each check with its type's prober.
