@@ -54,16 +54,20 @@ type Checker struct {
 	mu     sync.Mutex
 	sched  *schedule
 	states map[int64]*monState
+	push   *pushBook
 	wake   chan struct{}
 }
 
 // monState is what the sink needs to know of a monitor.
 type monState struct {
-	state         store.MonitorState
-	confirmations int
-	interval      time.Duration
-	paused        bool
-	lastDue       int64 // newest applied check, so late duplicates do not move state
+	state           store.MonitorState
+	confirmations   int
+	interval        time.Duration
+	paused          bool
+	lastDue         int64 // newest applied check, so late duplicates do not move state
+	degradedLatency time.Duration
+	alertDegraded   bool
+	degStreak       int // consecutive degraded results (in memory only)
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -86,6 +90,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		st: st, q: q, cfg: cfg,
 		sched:  newSchedule(),
 		states: map[int64]*monState{},
+		push:   newPushBook(),
 		wake:   make(chan struct{}, 1),
 	}
 }
@@ -94,6 +99,8 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 func SpecOf(m store.Monitor) Spec {
 	return Spec{
 		MonitorID:       m.ID,
+		Type:            m.Type,
+		Settings:        m.Settings,
 		URL:             m.URL,
 		Method:          m.Method,
 		Headers:         m.Headers,
@@ -177,9 +184,18 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 		st = &monState{}
 		c.states[m.ID] = st
 	}
+	resumed := st.paused && !m.Paused
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
-	if m.Paused {
+	st.degradedLatency, st.alertDegraded = m.DegradedLatency, m.AlertDegraded
+	if m.Paused || m.Type == TypePush {
 		c.sched.remove(m.ID)
+	}
+	if m.Type == TypePush || c.push.has(m.ID) {
+		// A push monitor waits for pings instead; one changed into
+		// another type leaves the push book here.
+		c.putPushLocked(m, resumed)
+	}
+	if m.Paused || m.Type == TypePush {
 		return
 	}
 	c.sched.put(SpecOf(m), LocalRegion, m.Interval, first)
@@ -207,6 +223,7 @@ func (c *Checker) Reschedule(ctx context.Context, id int64) error {
 func (c *Checker) Remove(id int64) {
 	c.mu.Lock()
 	c.sched.remove(id)
+	c.push.remove(id)
 	delete(c.states, id)
 	c.mu.Unlock()
 	c.poke()
@@ -243,7 +260,16 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		c.mu.Lock()
 		jobs = c.sched.due(now, jobs[:0])
 		next, ok := c.sched.nextDue()
+		lates := c.push.overdue(now)
+		if pn, pok := c.push.nextDeadline(); pok && (!ok || pn.Before(next)) {
+			next, ok = pn, true
+		}
 		c.mu.Unlock()
+		if len(lates) > 0 {
+			if err := c.q.Complete(ctx, LocalRegion, lates, nil); err != nil && ctx.Err() == nil {
+				c.cfg.Logger.Error("recording late push monitors failed", "n", len(lates), "err", err)
+			}
+		}
 		for len(jobs) > 0 {
 			n := min(len(jobs), 500)
 			if err := c.q.PublishJobs(ctx, jobs[:n]); err != nil && ctx.Err() == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -59,6 +60,16 @@ func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 	}
 }
 
+// judge adds the server's own verdict to a probe's outcome: a passing
+// check slower than the monitor's threshold is degraded.
+func judge(o Outcome, threshold time.Duration) Outcome {
+	if o.OK && !o.Degraded && threshold > 0 && o.Latency > threshold {
+		o.Degraded, o.Reason = true, reason.Slow
+		o.Error = "took " + fmtDur(o.Latency) + ", more than " + fmtDur(threshold)
+	}
+	return o
+}
+
 // store applies one batch: state machine in memory, then one write.
 func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 	checks := make([]store.Check, 0, len(msgs))
@@ -86,14 +97,18 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if !known {
 			continue // deleted meanwhile
 		}
-		o := r.Outcome
+		o := judge(r.Outcome, st.degradedLatency)
 		at := time.UnixMilli(r.Due).UTC()
-		checks = append(checks, store.Check{
+		chk := store.Check{
 			MonitorID: r.MonitorID, Region: r.Region, At: at,
-			OK: o.OK, StatusCode: o.StatusCode, Latency: o.Latency,
+			OK: o.OK, Degraded: o.Degraded, StatusCode: o.StatusCode, Latency: o.Latency,
 			Phases: store.Phases{DNS: o.DNS, Connect: o.Connect, TLS: o.TLS, TTFB: o.TTFB, Transfer: o.Transfer},
-			Reason: o.Reason, Error: o.Error,
-		})
+			Reason: o.Reason, Error: o.Error, Detail: o.Detail, Body: o.Body,
+		}
+		if o.CertExpiry > 0 {
+			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
+		}
+		checks = append(checks, chk)
 		if st.paused || r.Due <= st.lastDue {
 			continue // history only: state moves with newer checks of active monitors
 		}
@@ -102,7 +117,18 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		}
 		st.lastDue = r.Due
 		prev := st.state
-		st.state = nextState(prev, st.confirmations, o.OK, at)
+		v := verdictUp
+		switch {
+		case !o.OK:
+			v = verdictDown
+			st.degStreak = 0
+		case o.Degraded:
+			v = verdictDegraded
+			st.degStreak++
+		default:
+			st.degStreak = 0
+		}
+		st.state = nextState(prev, st.confirmations, v, st.degStreak, at)
 		u := updates[r.MonitorID]
 		if u == nil {
 			u = &store.StateUpdate{MonitorID: r.MonitorID}
@@ -111,16 +137,24 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		}
 		u.State = st.state
 		if st.state.Status != prev.Status {
+			to := st.state.Status
 			u.Transition = &store.Transition{
-				MonitorID: r.MonitorID, From: prev.Status, To: st.state.Status,
+				MonitorID: r.MonitorID, From: prev.Status, To: to,
 				At: at, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
+				PrevSince: prev.Since,
 				// Alert on going down (after the confirmations) and on the
-				// recovery from down; a first success out of pending is news
-				// to nobody.
-				Alert: st.state.Status == store.StatusDown || prev.Status == store.StatusDown,
+				// recovery from down, and likewise for degraded where the
+				// monitor asks for it; a first success out of pending is
+				// news to nobody.
+				Alert: to == store.StatusDown || prev.Status == store.StatusDown ||
+					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded),
 			}
 		}
-		if !o.OK && st.state.Status != store.StatusDown {
+		// A failure (or degradation) not yet confirmed is checked again
+		// soon rather than at the next slot.
+		unconfirmed := !o.OK && st.state.Status != store.StatusDown ||
+			o.Degraded && st.state.Status != store.StatusDegraded && st.state.Status != store.StatusDown
+		if unconfirmed {
 			rechecks = append(rechecks, rechk{r.MonitorID, now.Add(min(c.cfg.RetryDelay, st.interval))})
 		}
 	}

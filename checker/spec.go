@@ -56,6 +56,8 @@ type Outcome struct {
 	// CertExpiry is when the server's leaf certificate expires (Unix ms),
 	// for TLS-speaking checks; 0 when there was none.
 	CertExpiry int64 `json:"cert_exp,omitempty"`
+	// Body is what a push ping sent (push monitors only).
+	Body string `json:"body,omitempty"`
 }
 
 // Reason codes for a failed check (the table with labels is package reason).

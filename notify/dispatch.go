@@ -338,7 +338,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return Event{}, fmt.Errorf("notify: event snapshot: %w", err)
 	}
 	switch a.Kind {
-	case EventDown, EventUp, EventReminder, EventTest:
+	case EventDown, EventUp, EventReminder, EventTest, EventDegraded:
 	default:
 		return Event{}, fmt.Errorf("notify: event snapshot: unknown kind %q", clean(a.Kind, 20))
 	}
@@ -353,6 +353,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		StartedAt:  a.StartedAt,
 		At:         a.At,
 		Duration:   a.Duration(),
+		From:       a.From,
 	}, nil
 }
 
@@ -370,5 +371,6 @@ func EncodeEvent(e Event) (json.RawMessage, error) {
 		StartedAt:  e.StartedAt.UTC(),
 		At:         e.At.UTC(),
 		DurationMS: e.Duration.Milliseconds(),
+		From:       e.From,
 	})
 }

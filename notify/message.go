@@ -82,12 +82,21 @@ func buildMessage(e Event) (message, error) {
 		if e.Duration > 0 {
 			add("Down for", formatDuration(e.Duration))
 		}
+	case EventDegraded:
+		m.Title = "🟡 DEGRADED: " + name
+		add("URL", target)
+		add("Reason", reason)
+		add("Started", started)
 	case EventUp:
 		m.Title = "✅ UP: " + name
 		add("URL", target)
+		was, label := "down", "Down for"
+		if e.From == EventDegraded {
+			was, label = "degraded", "Degraded for"
+		}
 		if e.Duration > 0 {
-			m.Title += " (down " + formatDuration(e.Duration) + ")"
-			add("Down for", formatDuration(e.Duration))
+			m.Title += " (" + was + " " + formatDuration(e.Duration) + ")"
+			add(label, formatDuration(e.Duration))
 		}
 		add("Started", started)
 		add("Recovered", formatTime(m.At))

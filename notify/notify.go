@@ -25,7 +25,8 @@ type Event struct {
 	StatusCode int           // HTTP status of the failing check, 0 if none
 	StartedAt  time.Time     // when the incident started
 	At         time.Time     // when this event happened
-	Duration   time.Duration // for "up": how long it was down; for "reminder": down so far
+	Duration   time.Duration // for "up": how long it was down (or degraded); for "reminder": down so far
+	From       string        // for "up": "down" (also when empty) or "degraded"
 	Link       string        // absolute link to the monitor page (BASE_URL + /monitors/ID), may be ""
 }
 
@@ -34,6 +35,7 @@ const (
 	EventDown     = "down"     // the monitor went down
 	EventUp       = "up"       // the monitor recovered
 	EventReminder = "reminder" // the monitor is still down
+	EventDegraded = "degraded" // the monitor works, but slowly or with a warning
 	EventTest     = "test"     // a user asked for a test message
 )
 

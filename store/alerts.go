@@ -42,6 +42,7 @@ const (
 	AlertUp       = "up"
 	AlertReminder = "reminder"
 	AlertTest     = "test"
+	AlertDegraded = "degraded" // with the monitor's AlertDegraded
 )
 
 // Delivery is one message to one channel about one event.
@@ -94,6 +95,9 @@ type AlertEvent struct {
 	// DurationMS is, for "up", how long the monitor was down; for
 	// "reminder", how long it has been down so far.
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// From is, for "up", the state it recovered from: "down" (the
+	// default when empty) or "degraded".
+	From string `json:"from,omitempty"`
 }
 
 // Duration is DurationMS as a time.Duration.
@@ -376,11 +380,11 @@ func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time
 		if incident, err = openIncidentID(ctx, tx, monitorID); err != nil {
 			return err
 		}
-	case StatusUp:
+	case StatusUp, StatusDegraded:
 		incident = resolving
 	}
 	if incident == 0 {
-		return nil
+		return enqueueDegraded(ctx, tx, monitorID, at, t, now)
 	}
 	ev := AlertEvent{Kind: t.To, MonitorID: monitorID}
 	var started int64
@@ -392,7 +396,8 @@ func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time
 		return err
 	}
 	ev.StartedAt, ev.At = fromMillis(started), at.UTC().Truncate(time.Millisecond)
-	if t.To == StatusUp {
+	if t.To != StatusDown {
+		ev.Kind = StatusUp // a recovery, also when it comes back degraded
 		// What it was down for belongs to the down alert; a recovery says
 		// how long it lasted.
 		ev.Reason, ev.Error, ev.StatusCode = "", "", 0
@@ -411,8 +416,38 @@ func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, incident, t.To, incidentKey(incident, t.To),
+	_, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, incident, ev.Kind, incidentKey(incident, ev.Kind),
 		string(body), toMillis(now))
+	return err
+}
+
+// enqueueDegraded queues the alerts of a monitor that alerts on degraded:
+// "degraded" when it becomes degraded, "up" (from degraded) when it is
+// healthy again. They belong to no incident (incidents are downtime); the
+// transition's time makes the event key, so a replay queues nothing new.
+func enqueueDegraded(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, now time.Time) error {
+	ev := AlertEvent{Kind: t.To, MonitorID: monitorID, At: at.UTC().Truncate(time.Millisecond)}
+	switch {
+	case t.To == StatusDegraded:
+		ev.Reason, ev.Error, ev.StartedAt = t.Reason, t.Error, ev.At
+	case t.To == StatusUp && t.From == StatusDegraded:
+		ev.From = StatusDegraded
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(at)-toMillis(t.PrevSince))
+		}
+	default:
+		return nil
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&ev.Monitor, &ev.URL); err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	key := "degraded:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
+	_, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now))
 	return err
 }
 

@@ -14,14 +14,18 @@ import (
 // in flight into a no-op; a plain INSERT would fail the foreign key and,
 // with it, every other check of the batch.
 const insertCheck = `INSERT OR IGNORE INTO checks (monitor_id, region, ts, ok, status_code, latency_us,
-	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error)
-	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
 	WHERE EXISTS (SELECT 1 FROM monitors WHERE id = ?1)`
 
 // "<=" rather than "<" so that two regions reporting the same instant still
 // leave the last one written, as a later batch would.
+// A check without a certificate (refused, plain http) keeps the expiry the
+// last one saw, and a push without a body keeps the last body.
 const updateLastCheck = `UPDATE monitors SET last_check_at = ?, last_ok = ?, last_status_code = ?,
-	last_latency_us = ?, last_reason = ?, last_error = ?, last_region = ?
+	last_latency_us = ?, last_reason = ?, last_error = ?, last_region = ?,
+	last_degraded = ?, last_detail = ?, cert_expires_at = coalesce(?, cert_expires_at),
+	last_body = coalesce(?, last_body)
 	WHERE id = ? AND (last_check_at IS NULL OR last_check_at <= ?)`
 
 // A paused monitor's state belongs to the user, not to results that were
@@ -84,7 +88,8 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 	// last_* columns, so each monitor is updated once, not per check.
 	// Among equal times the one later in the batch wins, as it would in a
 	// later batch.
-	var latest []int // index into checks of each monitor's newest, by monitor id
+	var latest []int      // index into checks of each monitor's newest, by monitor id
+	var kept []keptExtras // per entry of latest
 	// The roll-ups of the checks actually inserted, so a redelivered check
 	// is not counted twice. The key order above makes each hour's checks
 	// adjacent, so this is a slice, not a map.
@@ -93,7 +98,7 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 		c := &checks[i]
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
 			toMicros(c.Latency), toMicros(c.Phases.DNS), toMicros(c.Phases.Connect), toMicros(c.Phases.TLS),
-			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error)
+			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error, boolInt(c.OK && c.Degraded))
 		if err != nil {
 			return fmt.Errorf("check of monitor %d: %w", c.MonitorID, err)
 		}
@@ -109,8 +114,18 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 		switch {
 		case last < 0 || checks[latest[last]].MonitorID != c.MonitorID:
 			latest = append(latest, i)
+			kept = append(kept, keptExtras{})
+			last++
 		case newer(c, i, &checks[latest[last]], latest[last]):
 			latest[last] = i
+		}
+		// What a newer check lacks, an older one of the batch may have
+		// seen; checks come in time order, so the newest that has one wins.
+		if !c.CertExpiry.IsZero() {
+			kept[last].cert = c.CertExpiry
+		}
+		if c.Body != "" {
+			kept[last].body = c.Body
 		}
 	}
 	if len(latest) == 0 {
@@ -125,16 +140,28 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 		return err
 	}
 	defer upd.Close()
-	for _, i := range latest {
+	for k, i := range latest {
 		c := &checks[i]
 		at := toMillis(c.At)
+		var certExp any
+		if !kept[k].cert.IsZero() {
+			certExp = toMillis(kept[k].cert)
+		}
 		_, err := upd.ExecContext(ctx, at, boolInt(c.OK), c.StatusCode, toMicros(c.Latency),
-			c.Reason, c.Error, c.Region, c.MonitorID, at)
+			c.Reason, c.Error, c.Region, boolInt(c.OK && c.Degraded), c.Detail, certExp,
+			nullString(cutUTF8(strings.ToValidUTF8(kept[k].body, "\uFFFD"), MaxPushBody)), c.MonitorID, at)
 		if err != nil {
 			return fmt.Errorf("last check of monitor %d: %w", c.MonitorID, err)
 		}
 	}
 	return nil
+}
+
+// keptExtras is what the last_* columns keep from a monitor's checks in a
+// batch that its newest check may lack.
+type keptExtras struct {
+	cert time.Time
+	body string
 }
 
 // newer reports whether check a (at batch index i) supersedes b (at j).
@@ -181,7 +208,7 @@ func saveStates(ctx context.Context, tx wtx, updates []StateUpdate, now func() t
 		}
 		// The incident a recovery resolves is found before it is resolved.
 		var resolving int64
-		if t.Alert && t.To == StatusUp {
+		if t.Alert && t.To != StatusDown {
 			if resolving, err = openIncidentID(ctx, tx.Tx, u.MonitorID); err != nil {
 				return fmt.Errorf("incident of monitor %d: %w", u.MonitorID, err)
 			}
@@ -202,7 +229,7 @@ func saveStates(ctx context.Context, tx wtx, updates []StateUpdate, now func() t
 // regions; limit <= 0 means all of them.
 func (s *Store) ListChecks(ctx context.Context, monitorID int64, limit int) ([]Check, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT region, ts, ok, status_code, latency_us,
-		dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error
+		dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded
 		FROM checks WHERE monitor_id = ? ORDER BY ts DESC, region DESC LIMIT ?`, monitorID, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
@@ -213,7 +240,7 @@ func (s *Store) ListChecks(ctx context.Context, monitorID int64, limit int) ([]C
 		c := Check{MonitorID: monitorID}
 		var ts, lat, dns, conn, tls, ttfb, xfer int64
 		if err := rows.Scan(&c.Region, &ts, &c.OK, &c.StatusCode, &lat, &dns, &conn, &tls, &ttfb, &xfer,
-			&c.Reason, &c.Error); err != nil {
+			&c.Reason, &c.Error, &c.Degraded); err != nil {
 			return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
 		}
 		c.At, c.Latency = fromMillis(ts), fromMicros(lat)

@@ -84,7 +84,7 @@ func ceilMillis(t time.Time) int64 {
 // span, each with the span's bounds and then the n ids as parameters.
 func uptimeSQL(days span, hours []span, n int) string {
 	part := func(table string) string {
-		return `SELECT monitor_id, SUM(up), SUM(down) FROM ` + table + `
+		return `SELECT monitor_id, SUM(up), SUM(down), SUM(degraded) FROM ` + table + `
 			WHERE ts >= ? AND ts < ? AND monitor_id IN (` + inList(n) + `) GROUP BY monitor_id`
 	}
 	var parts []string
@@ -135,12 +135,13 @@ func (s *Store) Uptime(ctx context.Context, monitorIDs []int64, from, to time.Ti
 		for rows.Next() {
 			var id int64
 			var u Uptime
-			if err := rows.Scan(&id, &u.Up, &u.Down); err != nil {
+			if err := rows.Scan(&id, &u.Up, &u.Down, &u.Degraded); err != nil {
 				return err
 			}
 			t := out[id]
 			t.Up += u.Up
 			t.Down += u.Down
+			t.Degraded += u.Degraded
 			out[id] = t
 		}
 		return rows.Err()

@@ -12,7 +12,8 @@ const monitorColumns = `id, user_id, name, url, method, headers, body, interval_
 	expected_status, follow_redirects, verify_tls, confirmations, paused, created_at, updated_at,
 	status, status_since, fail_streak,
 	last_check_at, last_ok, last_status_code, last_latency_us, last_reason, last_error, last_region,
-	reminder_minutes,
+	reminder_minutes, type, settings, degraded_latency_us, alert_degraded, push_token,
+	last_degraded, last_detail, cert_expires_at, last_body,
 	(SELECT json_group_array(channel_id ORDER BY channel_id) FROM monitor_channels WHERE monitor_id = monitors.id)`
 
 type queryer interface {
@@ -31,16 +32,28 @@ func scanMonitor(r rowScanner) (Monitor, error) {
 		lastReason, lastErr, lastR sql.NullString
 		reminder                   int64
 		channels                   string
+		settings                   string
+		degradedLat                int64
+		pushToken, detail, body    sql.NullString
+		lastDegraded               sql.NullBool
+		certExp                    sql.NullInt64
 	)
 	err := r.Scan(&m.ID, &m.UserID, &m.Name, &m.URL, &m.Method, &headers, &m.Body, &interval, &timeout,
 		&m.ExpectedStatus, &m.FollowRedirects, &m.VerifyTLS, &m.Confirmations, &m.Paused, &created, &updated,
 		&m.State.Status, &since, &m.State.FailStreak,
 		&lastAt, &lastOK, &lastCode, &lastLat, &lastReason, &lastErr, &lastR,
-		&reminder, &channels)
+		&reminder, &m.Type, &settings, &degradedLat, &m.AlertDegraded, &pushToken,
+		&lastDegraded, &detail, &certExp, &body, &channels)
 	if err != nil {
 		return Monitor{}, err
 	}
 	m.ReminderEvery = time.Duration(reminder) * time.Minute
+	m.Settings = json.RawMessage(settings)
+	m.DegradedLatency = fromMicros(degradedLat)
+	m.PushToken, m.LastBody = pushToken.String, body.String
+	if certExp.Valid {
+		m.CertExpiresAt = fromMillis(certExp.Int64)
+	}
 	if err := json.Unmarshal([]byte(channels), &m.Channels); err != nil {
 		return Monitor{}, fmt.Errorf("monitor %d channels: %w", m.ID, err)
 	}
@@ -63,6 +76,8 @@ func scanMonitor(r rowScanner) (Monitor, error) {
 			Region:     lastR.String,
 			At:         fromMillis(lastAt.Int64),
 			OK:         lastOK.Bool,
+			Degraded:   lastDegraded.Bool,
+			Detail:     detail.String,
 			StatusCode: int(lastCode.Int64),
 			Latency:    fromMicros(lastLat.Int64),
 			Reason:     lastReason.String,
@@ -94,6 +109,28 @@ func getMonitor(ctx context.Context, q queryer, id int64) (Monitor, error) {
 	return m, notFound(err)
 }
 
+// monitorType stores "" as http, the kind every monitor had before kinds.
+func monitorType(t string) string {
+	if t == "" {
+		return "http"
+	}
+	return t
+}
+
+func settingsText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 func encodeHeaders(h map[string]string) (string, error) {
 	if len(h) == 0 {
 		return "{}", nil
@@ -122,12 +159,15 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (user_id, name, url, method, headers, body,
 			interval_us, timeout_us, expected_status, follow_redirects, verify_tls, confirmations, paused,
-			created_at, updated_at, status, status_since, fail_streak, reminder_minutes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id`,
+			created_at, updated_at, status, status_since, fail_streak, reminder_minutes,
+			type, settings, degraded_latency_us, alert_degraded, push_token)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.UserID, m.Name, m.URL, m.Method, headers, m.Body,
 			toMicros(m.Interval), toMicros(m.Timeout), m.ExpectedStatus, boolInt(m.FollowRedirects),
 			boolInt(m.VerifyTLS), m.Confirmations, boolInt(m.Paused),
-			now, now, status, now, reminderMinutes(m.ReminderEvery)).Scan(&id)
+			now, now, status, now, reminderMinutes(m.ReminderEvery),
+			monitorType(m.Type), settingsText(m.Settings), toMicros(m.DegradedLatency), boolInt(m.AlertDegraded),
+			nullString(m.PushToken)).Scan(&id)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("user %d: %w", m.UserID, ErrNotFound)
 		}
@@ -171,10 +211,13 @@ func (s *Store) UpdateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE monitors SET name = ?, url = ?, method = ?, headers = ?, body = ?,
 			interval_us = ?, timeout_us = ?, expected_status = ?, follow_redirects = ?, verify_tls = ?,
-			confirmations = ?, paused = ?, updated_at = ?, reminder_minutes = ? WHERE id = ?`,
+			confirmations = ?, paused = ?, updated_at = ?, reminder_minutes = ?,
+			type = ?, settings = ?, degraded_latency_us = ?, alert_degraded = ?, push_token = ? WHERE id = ?`,
 			m.Name, m.URL, m.Method, headers, m.Body, toMicros(m.Interval), toMicros(m.Timeout),
 			m.ExpectedStatus, boolInt(m.FollowRedirects), boolInt(m.VerifyTLS), m.Confirmations,
-			boolInt(m.Paused), toMillis(now), reminderMinutes(m.ReminderEvery), m.ID)
+			boolInt(m.Paused), toMillis(now), reminderMinutes(m.ReminderEvery),
+			monitorType(m.Type), settingsText(m.Settings), toMicros(m.DegradedLatency), boolInt(m.AlertDegraded),
+			nullString(m.PushToken), m.ID)
 		if err != nil {
 			return err
 		}

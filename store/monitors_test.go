@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -57,6 +58,7 @@ func TestMonitorCRUD(t *testing.T) {
 	want := sampleMonitor(u.ID)
 	want.ID, want.CreatedAt, want.UpdatedAt = m.ID, clk.Now(), clk.Now()
 	want.State = MonitorState{Status: StatusPending, Since: clk.Now()}
+	want.Type, want.Settings = "http", json.RawMessage("{}") // a monitor of no type is HTTP
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("CreateMonitor =\n%+v\nwant\n%+v", m, want)
 	}

@@ -97,6 +97,7 @@ type rollup struct {
 	region    string
 
 	up, down          int64
+	degraded          int64 // up checks that were degraded
 	n, sum, min, max  int64 // latency over the n checks with one, µs
 	dns, connect, tls int64 // phase sums, µs
 	ttfb, transfer    int64
@@ -106,6 +107,9 @@ type rollup struct {
 func (r *rollup) addCheck(c *Check) {
 	if c.OK {
 		r.up++
+		if c.Degraded {
+			r.degraded++
+		}
 	} else {
 		r.down++
 	}
@@ -130,6 +134,7 @@ func (r *rollup) addCheck(c *Check) {
 func (r *rollup) merge(o *rollup) {
 	r.up += o.up
 	r.down += o.down
+	r.degraded += o.degraded
 	if o.n > 0 {
 		if r.n == 0 || o.min < r.min {
 			r.min = o.min
@@ -182,7 +187,7 @@ func (r *rollup) quantile(q float64) int64 {
 // rollupColumns are the roll-up tables' columns in the order of
 // rollup.args; the histogram columns come last.
 var rollupColumns = func() []string {
-	cols := []string{"monitor_id", "ts", "region", "up", "down", "lat_n", "lat_sum_us", "lat_min_us",
+	cols := []string{"monitor_id", "ts", "region", "up", "down", "degraded", "lat_n", "lat_sum_us", "lat_min_us",
 		"lat_max_us", "dns_us", "connect_us", "tls_us", "ttfb_us", "transfer_us"}
 	for i := range histBuckets {
 		cols = append(cols, fmt.Sprintf("h%02d", i))
@@ -191,7 +196,7 @@ var rollupColumns = func() []string {
 }()
 
 func (r *rollup) args(dst []any) []any {
-	dst = append(dst, r.monitorID, r.ts, r.region, r.up, r.down, r.n, r.sum, r.min, r.max,
+	dst = append(dst, r.monitorID, r.ts, r.region, r.up, r.down, r.degraded, r.n, r.sum, r.min, r.max,
 		r.dns, r.connect, r.tls, r.ttfb, r.transfer)
 	for _, h := range r.hist {
 		dst = append(dst, h)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -17,8 +18,11 @@ var (
 const (
 	StatusPending = "pending"
 	StatusUp      = "up"
-	StatusDown    = "down"
-	StatusPaused  = "paused"
+	// StatusDegraded: checks pass, but slowly or with a warning (a
+	// certificate close to expiry, some ping loss).
+	StatusDegraded = "degraded"
+	StatusDown     = "down"
+	StatusPaused   = "paused"
 )
 
 // User is an account. PasswordHash is an encoded hash string (never the password).
@@ -33,9 +37,14 @@ type User struct {
 
 // Monitor is a configured check plus its current state and last result.
 type Monitor struct {
-	ID              int64
-	UserID          int64
-	Name            string
+	ID     int64
+	UserID int64
+	Name   string
+	// Type is the monitor's kind ("http", "tcp", …; the checker's registry)
+	// and Settings its own settings, a JSON object validated by the
+	// checker for that type.
+	Type            string
+	Settings        json.RawMessage
 	URL             string
 	Method          string
 	Headers         map[string]string
@@ -47,8 +56,16 @@ type Monitor struct {
 	VerifyTLS       bool
 	Confirmations   int // consecutive failures before DOWN
 	Paused          bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// DegradedLatency marks passing checks slower than it degraded; 0: off.
+	DegradedLatency time.Duration
+	// AlertDegraded sends alerts when the monitor becomes degraded and
+	// when it recovers from it, as for down.
+	AlertDegraded bool
+	// PushToken is the secret of a push monitor's URL ("" for other
+	// types). CreateMonitor stores the one given.
+	PushToken string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	// ReminderEvery repeats the alert while an incident stays open; 0 = off.
 	// Stored in whole minutes (a part of a minute rounds up).
@@ -64,7 +81,15 @@ type Monitor struct {
 	State MonitorState
 	// LastCheck is the newest stored check, nil before the first one.
 	LastCheck *Check
+	// CertExpiresAt is the expiry of the certificate the newest
+	// TLS-speaking check saw; zero if none.
+	CertExpiresAt time.Time
+	// LastBody is the body of the newest push (at most MaxPushBody bytes).
+	LastBody string
 }
+
+// MaxPushBody caps a push's body as stored.
+const MaxPushBody = 10 << 10
 
 // MonitorState is the state machine's persisted part.
 type MonitorState struct {
@@ -85,11 +110,17 @@ type Check struct {
 	Region     string
 	At         time.Time // when the check was scheduled to run (ms precision)
 	OK         bool
+	Degraded   bool // passed, but degraded; only with OK
 	StatusCode int
 	Latency    time.Duration
 	Phases     Phases
-	Reason     string // "" when OK; timeout|dns|refused|tls|status|redirects|error
-	Error      string // human message, "" when OK
+	Reason     string // "" when OK and not degraded; a code of package reason
+	Error      string // human message, "" when OK and not degraded
+
+	// Not kept per check: the newest one's are kept on the monitor.
+	Detail     string    // one line on what the check saw
+	CertExpiry time.Time // the certificate's expiry, zero if none
+	Body       string    // a push's body
 }
 
 // StateUpdate is what the result sink writes for a monitor after a batch.
@@ -117,6 +148,9 @@ type Transition struct {
 	// delivery per enabled channel of the monitor. The checker sets it for
 	// transitions into down and for down to up.
 	Alert bool
+	// PrevSince is when the previous status began (for how long a
+	// degraded spell lasted); zero if unknown.
+	PrevSince time.Time
 }
 
 // Incident is one period of a monitor being DOWN: opened by the transition
@@ -147,8 +181,10 @@ type IncidentFilter struct {
 
 // Uptime counts checks over a period. Paused time has no checks, so it is
 // neither up nor down: it drops out of the ratio instead of counting as up.
+// Degraded counts the up checks that were degraded (a part of Up).
 type Uptime struct {
 	Up, Down int64
+	Degraded int64
 }
 
 // Ratio is Up/(Up+Down), and false when there were no checks.

@@ -1,0 +1,205 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/upwatch/upwatch/internal/testredis"
+	"github.com/upwatch/upwatch/store"
+)
+
+// deliveryKinds lists the kinds of a channel's deliveries, oldest first.
+func deliveryKinds(t *testing.T, st *store.Store, u store.User, ch store.Channel) []string {
+	t.Helper()
+	ds, err := st.ListDeliveries(context.Background(), u.ID, ch.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for i := len(ds) - 1; i >= 0; i-- {
+		kinds = append(kinds, ds[i].Kind)
+	}
+	return kinds
+}
+
+func TestDegradedByLatency(t *testing.T) {
+	testredis.Each(t, func(t *testing.T, b testredis.Backend) {
+		var slow atomic.Bool
+		slow.Store(true)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if slow.Load() {
+				time.Sleep(120 * time.Millisecond)
+			}
+		}))
+		defer srv.Close()
+		st, u := openStore(t)
+		ch, err := st.CreateChannel(context.Background(), store.Channel{UserID: u.ID, Name: "hook", Type: "webhook", Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.CreateMonitor(context.Background(), store.Monitor{
+			UserID: u.ID, Name: "slow", URL: srv.URL, Method: "GET", Interval: time.Second, Timeout: time.Second,
+			ExpectedStatus: "200-299", Confirmations: 2, DegradedLatency: 60 * time.Millisecond, AlertDegraded: true,
+			Channels: []int64{ch.ID},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := New(st, NewQueue(b.Client), Config{LocalWorkers: 4, Logger: quietLogger(), RetryDelay: 100 * time.Millisecond})
+		startChecker(t, c)
+
+		eventually(t, 8*time.Second, "degraded after two slow checks", func() bool {
+			return status(t, st, m.ID).State.Status == store.StatusDegraded
+		})
+		got := status(t, st, m.ID)
+		if lc := got.LastCheck; lc == nil || !lc.OK || !lc.Degraded || lc.Reason != "slow" {
+			t.Errorf("last check = %+v, want ok, degraded, reason slow", lc)
+		}
+		up, err := st.Uptime(context.Background(), []int64{m.ID}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil || up[m.ID].Down != 0 || up[m.ID].Degraded < 2 || up[m.ID].Up < up[m.ID].Degraded {
+			t.Errorf("uptime = %+v, %v: degraded checks count as up, and beside it", up[m.ID], err)
+		}
+		slow.Store(false)
+		eventually(t, 5*time.Second, "up again when fast", func() bool {
+			return status(t, st, m.ID).State.Status == store.StatusUp
+		})
+		eventually(t, 2*time.Second, "degraded and recovery alerts queued", func() bool {
+			k := deliveryKinds(t, st, u, ch)
+			return len(k) == 2 && k[0] == store.AlertDegraded && k[1] == store.AlertUp
+		})
+		ds, _ := st.ListDeliveries(context.Background(), u.ID, ch.ID, 1)
+		var ev store.AlertEvent
+		if err := json.Unmarshal(ds[0].Event, &ev); err != nil || ev.From != store.StatusDegraded || ev.DurationMS <= 0 {
+			t.Errorf("recovery event = %+v, %v: want from degraded with its duration", ev, err)
+		}
+	})
+}
+
+// stepClock is a clock a test moves by hand.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestPushMonitor(t *testing.T) {
+	b := testredis.Mini(t)
+	st, u := openStore(t)
+	ch, err := st.CreateChannel(context.Background(), store.Channel{UserID: u.ID, Name: "hook", Type: "webhook", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateMonitor(context.Background(), store.Monitor{
+		UserID: u.ID, Name: "backup", Type: TypePush, Settings: json.RawMessage(`{"period_seconds":60,"grace_seconds":30}`),
+		Interval: time.Minute, Timeout: time.Second, Confirmations: 1, PushToken: "secret-token", Channels: []int64{ch.ID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &stepClock{t: time.Now().Truncate(time.Second)}
+	c := New(st, NewQueue(b.Client), Config{LocalWorkers: 1, Logger: quietLogger(), Now: clk.Now})
+	startChecker(t, c)
+	ctx := context.Background()
+	// Run loads monitors asynchronously: wait until the token is known.
+	eventually(t, 3*time.Second, "push monitor loaded", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.push.has(m.ID)
+	})
+
+	if _, err := c.Push(ctx, Ping{Token: "nope", Kind: PingSuccess}); !errors.Is(err, ErrUnknownPushToken) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingSuccess, Body: "all good"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "up after a ping", func() bool { return status(t, st, m.ID).State.Status == store.StatusUp })
+	if got := status(t, st, m.ID); got.LastBody != "all good" {
+		t.Errorf("last body = %q", got.LastBody)
+	}
+
+	// Within period + grace nothing happens; past it the monitor is late.
+	clk.Add(89 * time.Second)
+	c.poke()
+	time.Sleep(150 * time.Millisecond)
+	if s := status(t, st, m.ID).State.Status; s != store.StatusUp {
+		t.Fatalf("status %s before the deadline, want up", s)
+	}
+	clk.Add(2 * time.Second)
+	c.poke()
+	eventually(t, 3*time.Second, "down when late", func() bool { return status(t, st, m.ID).State.Status == store.StatusDown })
+	if lc := status(t, st, m.ID).LastCheck; lc.Reason != "late" {
+		t.Errorf("late check = %+v", lc)
+	}
+	// Still missing a period later: one more late check, not one per tick.
+	clk.Add(60 * time.Second)
+	c.poke()
+	eventually(t, 3*time.Second, "second late check", func() bool {
+		cs, _ := st.ListChecks(ctx, m.ID, 0)
+		return len(cs) == 3
+	})
+
+	// A run that starts and succeeds records its duration and recovers.
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingStart}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(12 * time.Second)
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "up after the run", func() bool { return status(t, st, m.ID).State.Status == store.StatusUp })
+	if lc := status(t, st, m.ID).LastCheck; lc.Latency != 12*time.Second || lc.Detail != "run took 12.0 s" {
+		t.Errorf("run check = %+v", lc)
+	}
+
+	// A non-zero exit code is a failure with the body kept for the incident.
+	clk.Add(time.Second)
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingSuccess, ExitCode: 3, Body: "disk full"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "down on exit 3", func() bool { return status(t, st, m.ID).State.Status == store.StatusDown })
+	incs, err := st.ListIncidents(ctx, u.ID, store.IncidentFilter{MonitorID: m.ID, Status: "open"})
+	if err != nil || len(incs) != 1 || incs[0].Reason != "fail" || incs[0].Error != "the job exited with code 3" || incs[0].Excerpt != "disk full" {
+		t.Errorf("incident = %+v, %v", incs, err)
+	}
+
+	// A start without a success within the grace times out.
+	clk.Add(time.Second)
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "up", func() bool { return status(t, st, m.ID).State.Status == store.StatusUp })
+	clk.Add(time.Second)
+	if _, err := c.Push(ctx, Ping{Token: "secret-token", Kind: PingStart}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(31 * time.Second)
+	c.poke()
+	eventually(t, 3*time.Second, "down on a run that never ends", func() bool {
+		m := status(t, st, m.ID)
+		return m.State.Status == store.StatusDown && m.LastCheck.Reason == "timeout"
+	})
+	k := deliveryKinds(t, st, u, ch)
+	want := []string{"down", "up", "down", "up", "down"}
+	if len(k) != len(want) {
+		t.Errorf("deliveries %v, want %v", k, want)
+	}
+}

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTypedMonitorAndDegradedChecks(t *testing.T) {
+	ctx := context.Background()
+	clk := newTestClock()
+	s := openTest(t, WithClock(clk.Now))
+	u := newUser(t, s, "a@example.com")
+
+	in := Monitor{UserID: u.ID, Name: "backup", Type: "push", Settings: json.RawMessage(`{"period_seconds":86400}`),
+		Interval: time.Minute, Timeout: time.Second, Confirmations: 1, DegradedLatency: 800 * time.Millisecond,
+		AlertDegraded: true, PushToken: "tok-1"}
+	m, err := s.CreateMonitor(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Type != "push" || string(m.Settings) != `{"period_seconds":86400}` || m.DegradedLatency != 800*time.Millisecond ||
+		!m.AlertDegraded || m.PushToken != "tok-1" {
+		t.Fatalf("created = %+v", m)
+	}
+	// A second monitor cannot take the same push token.
+	if _, err := s.CreateMonitor(ctx, in); err == nil {
+		t.Error("duplicate push token stored")
+	}
+
+	at := clk.Now().Truncate(time.Hour)
+	exp := at.Add(30 * 24 * time.Hour)
+	body := strings.Repeat("x", MaxPushBody+10)
+	err = s.SaveChecks(ctx, []Check{
+		{MonitorID: m.ID, Region: "local", At: at, OK: true, Latency: time.Second, Degraded: true, Reason: "slow",
+			Detail: "first", CertExpiry: exp},
+		{MonitorID: m.ID, Region: "local", At: at.Add(time.Minute), OK: true, Latency: time.Millisecond, Detail: "second", Body: body},
+		{MonitorID: m.ID, Region: "local", At: at.Add(2 * time.Minute), OK: false, Reason: "late", Error: "no ping"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetMonitor(ctx, u.ID, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest check without a certificate or a body keeps what an
+	// earlier one saw.
+	if !got.CertExpiresAt.Equal(exp) || len(got.LastBody) != MaxPushBody || got.LastCheck.Detail != "" || got.LastCheck.Reason != "late" {
+		t.Errorf("last check columns: cert %v, body %d bytes, detail %q, reason %q", got.CertExpiresAt, len(got.LastBody), got.LastCheck.Detail, got.LastCheck.Reason)
+	}
+	checks, err := s.ListChecks(ctx, m.ID, 0)
+	if err != nil || len(checks) != 3 || !checks[2].Degraded || checks[1].Degraded || checks[0].Degraded {
+		t.Errorf("checks = %+v, %v", checks, err)
+	}
+	up, err := s.Uptime(ctx, []int64{m.ID}, at, at.Add(time.Hour))
+	if err != nil || up[m.ID] != (Uptime{Up: 2, Down: 1, Degraded: 1}) {
+		t.Errorf("uptime = %+v, %v", up[m.ID], err)
+	}
+	day, err := s.Uptime(ctx, []int64{m.ID}, at.Truncate(24*time.Hour), at.Truncate(24*time.Hour).Add(24*time.Hour))
+	if err != nil || day[m.ID] != (Uptime{Up: 2, Down: 1, Degraded: 1}) {
+		t.Errorf("daily uptime = %+v, %v", day[m.ID], err)
+	}
+}
