@@ -190,3 +190,30 @@ func hostPort(host string, port int) string {
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	return net.JoinHostPort(host, fmt.Sprint(port))
 }
+
+// Describe is a short text naming what a monitor of a non-HTTP type
+// watches, from its settings: "nas.lan:22", "192.168.1.1",
+// "example.org A". It stands where an HTTP monitor shows its URL (lists,
+// alerts); "" when the settings name no target (push).
+func Describe(typ string, raw json.RawMessage) string {
+	var s struct {
+		Host       string `json:"host"`
+		Port       int    `json:"port"`
+		Name       string `json:"name"`
+		RecordType string `json:"record_type"`
+	}
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	switch {
+	case s.Host != "" && s.Port > 0:
+		return hostPort(s.Host, s.Port)
+	case s.Host != "":
+		return s.Host
+	case s.Name != "" && s.RecordType != "":
+		return s.Name + " " + s.RecordType
+	case s.Name != "":
+		return s.Name
+	}
+	return ""
+}
