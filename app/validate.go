@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -26,6 +28,7 @@ const (
 	maxConfirmations   = 10
 	maxReminderMinutes = 7 * 24 * 60
 	maxChannels        = 50
+	maxDegradedMS      = maxTimeout * 1000
 	minPasswordLen     = 8
 	maxPasswordLen     = 256
 )
@@ -36,6 +39,8 @@ var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS
 // fields are left as they are (or take defaults on create).
 type monitorInput struct {
 	Name            *string            `json:"name"`
+	Type            *string            `json:"type"`     // default http
+	Settings        *json.RawMessage   `json:"settings"` // the type's own settings
 	URL             *string            `json:"url"`
 	IntervalSeconds *int               `json:"interval_seconds"`
 	TimeoutSeconds  *int               `json:"timeout_seconds"`
@@ -49,11 +54,33 @@ type monitorInput struct {
 	Paused          *bool              `json:"paused"`
 	Channels        *[]int64           `json:"channels"`         // alert channel ids; absent on create: the defaults
 	ReminderMinutes *int               `json:"reminder_minutes"` // repeat the alert while down; 0: off
+	// DegradedLatencyMS marks passing checks slower than it degraded; 0: off.
+	DegradedLatencyMS *int  `json:"degraded_latency_ms"`
+	AlertDegraded     *bool `json:"alert_degraded"`
+}
+
+// httpOnly lists the top-level fields that only HTTP monitors take, for
+// the error a monitor of another type gets when it sends one.
+func (in monitorInput) httpOnly() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"url", in.URL != nil}, {"method", in.Method != nil}, {"headers", in.Headers != nil}, {"body", in.Body != nil},
+		{"expected_status", in.ExpectedStatus != nil}, {"follow_redirects", in.FollowRedirects != nil},
+		{"verify_tls", in.VerifyTLS != nil}} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // newMonitorDefaults is the monitor a create starts from.
 func newMonitorDefaults(defaultInterval time.Duration) store.Monitor {
 	return store.Monitor{
+		Type:            checker.TypeHTTP,
+		Settings:        json.RawMessage("{}"),
 		Method:          "GET",
 		Interval:        defaultInterval,
 		ExpectedStatus:  "200-299",
@@ -67,6 +94,64 @@ func newMonitorDefaults(defaultInterval time.Duration) store.Monitor {
 // applies in to m and returns every problem found, by field.
 func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monitor, FieldErrors) {
 	var fe FieldErrors
+	prevType := m.Type
+	if in.Type != nil {
+		typ := strings.TrimSpace(*in.Type)
+		if typ == "" {
+			typ = checker.TypeHTTP
+		}
+		if _, ok := checker.LookupType(typ); !ok {
+			var names []string
+			for _, t := range checker.Types() {
+				names = append(names, t.Name)
+			}
+			fe.add("type", "must be one of %s", strings.Join(names, ", "))
+			return m, fe
+		}
+		m.Type = typ
+	}
+	if m.Type == "" {
+		m.Type = checker.TypeHTTP
+	}
+	isHTTP := m.Type == checker.TypeHTTP
+	if !isHTTP {
+		for _, f := range in.httpOnly() {
+			fe.add(f, "is only for http monitors")
+		}
+	}
+	switch t, _ := checker.LookupType(m.Type); {
+	case in.Settings != nil || m.Type != prevType || creating:
+		raw := json.RawMessage("{}")
+		if in.Settings != nil {
+			raw = *in.Settings
+			if m.Type == prevType {
+				raw = settings.Merge(t.Fields, raw, m.Settings) // a redacted secret sent back keeps its value
+			}
+		}
+		norm, errs := checker.ValidateSettings(m.Type, raw)
+		for _, e := range errs {
+			field := e.Field
+			if field != "type" && field != "settings" {
+				field = "settings." + field
+			}
+			fe.add(field, "%s", e.Message)
+		}
+		if len(errs) == 0 {
+			m.Settings = norm
+		}
+	}
+	if m.Type == checker.TypePing && (creating || prevType != m.Type) {
+		if err := checker.PingAvailable(); err != nil {
+			fe.add("type", "%s", err.Error())
+		}
+	}
+	if creating && m.Type == checker.TypePush && in.Confirmations == nil {
+		m.Confirmations = 1 // a missed run is news at once, not a period later
+	}
+	if !isHTTP {
+		m.URL = checker.Describe(m.Type, m.Settings)
+		m.Method, m.Headers, m.Body, m.ExpectedStatus = "GET", nil, "", checker.DefaultStatusRanges
+	}
 	if in.Name != nil {
 		m.Name = strings.TrimSpace(*in.Name)
 	}
@@ -80,10 +165,10 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 			fe.add("name", "must not contain control characters")
 		}
 	}
-	if in.URL != nil {
+	if in.URL != nil && isHTTP {
 		m.URL = strings.TrimSpace(*in.URL)
 	}
-	if creating || in.URL != nil {
+	if isHTTP && (creating || in.URL != nil || prevType != m.Type) {
 		if msg := checkURL(m.URL); msg != "" {
 			fe.add("url", "%s", msg)
 		}
@@ -182,6 +267,16 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 		} else {
 			m.ReminderEvery = time.Duration(v) * time.Minute
 		}
+	}
+	if in.DegradedLatencyMS != nil {
+		if v := *in.DegradedLatencyMS; v < 0 || v > maxDegradedMS {
+			fe.add("degraded_latency_ms", "must be from 0 (off) to %d", maxDegradedMS)
+		} else {
+			m.DegradedLatency = time.Duration(v) * time.Millisecond
+		}
+	}
+	if in.AlertDegraded != nil {
+		m.AlertDegraded = *in.AlertDegraded
 	}
 	if in.Channels != nil {
 		if len(*in.Channels) > maxChannels {

@@ -308,3 +308,60 @@ func Quote(s string, max int) string {
 	}
 	return strconv.Quote(s)
 }
+
+// Redacted stands for a hidden secret in Redact's output; Merge takes it
+// back as "keep the stored value".
+const Redacted = "••••"
+
+// Redact returns settings safe to show: every non-empty secret field is
+// replaced by Redacted. Settings that are not an object come back as {}.
+func Redact(fields []FieldInfo, raw json.RawMessage) json.RawMessage {
+	obj, fe := ParseObject(raw)
+	if fe != nil {
+		return json.RawMessage("{}")
+	}
+	for _, f := range fields {
+		if v, ok := obj[f.Name]; ok && f.Secret && string(v) != `""` {
+			obj[f.Name] = json.RawMessage(`"` + Redacted + `"`)
+		}
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return out
+}
+
+// Merge prepares edited settings for validation: a secret field sent back
+// as Redacted (a form or client that round-tripped Redact's output) takes
+// the stored value from old. Anything unparsable is returned as it is,
+// for validation to report.
+func Merge(fields []FieldInfo, edited, old json.RawMessage) json.RawMessage {
+	obj, fe := ParseObject(edited)
+	if fe != nil {
+		return edited
+	}
+	prev, fe := ParseObject(old)
+	if fe != nil {
+		prev = map[string]json.RawMessage{}
+	}
+	changed := false
+	for _, f := range fields {
+		if v, ok := obj[f.Name]; ok && f.Secret && string(v) == `"`+Redacted+`"` {
+			if p, ok := prev[f.Name]; ok {
+				obj[f.Name] = p
+			} else {
+				delete(obj, f.Name)
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return edited
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return edited
+	}
+	return out
+}
