@@ -164,8 +164,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if from == "" {
 		from = "upwatch@" + cmp.Or(hostname, "localhost")
 	}
+	baseURL := cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(cfg.Port)))
 	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
-		BaseURL: cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(cfg.Port))),
+		BaseURL: baseURL,
 		Options: notify.Options{From: from},
 		Logger:  log,
 	})
@@ -184,8 +185,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://")},
-		app.Deps{Store: st, Scheduler: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL},
+		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in
 	// flight before the store closes.

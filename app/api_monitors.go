@@ -2,18 +2,25 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/reason"
+	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 )
 
 type monitorJSON struct {
 	ID              int64               `json:"id"`
 	Name            string              `json:"name"`
+	Type            string              `json:"type"`
+	Settings        json.RawMessage     `json:"settings"` // secrets redacted
 	URL             string              `json:"url"`
 	Method          string              `json:"method"`
 	Headers         map[string]string   `json:"headers"`
@@ -27,12 +34,20 @@ type monitorJSON struct {
 	Paused          bool                `json:"paused"`
 	Channels        []int64             `json:"channels"`
 	ReminderMinutes int                 `json:"reminder_minutes"`
+	DegradedMS      int64               `json:"degraded_latency_ms"`
+	AlertDegraded   bool                `json:"alert_degraded"`
+	PushURL         string              `json:"push_url,omitempty"` // push monitors: where the job pings
+	CertExpiresAt   *time.Time          `json:"cert_expires_at,omitempty"`
+	LastBody        *string             `json:"last_body,omitempty"` // push monitors: the newest ping's body
 	Status          string              `json:"status"`
 	StatusSince     time.Time           `json:"status_since"`
 	LastCheck       *checkJSON          `json:"last_check"`
 	Uptime          map[string]*float64 `json:"uptime"` // percent over "24h" and "30d"; null without checks
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
+	// Degraded is the percentage of checks over the same windows that
+	// passed but were degraded (they count as up in Uptime).
+	Degraded  map[string]*float64 `json:"degraded"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 type checkJSON struct {
@@ -44,6 +59,8 @@ type checkJSON struct {
 	Region     string      `json:"region,omitempty"`
 	Reason     string      `json:"reason"`
 	Error      string      `json:"error"`
+	Degraded   bool        `json:"degraded"`
+	Detail     string      `json:"detail,omitempty"` // the newest check only: what it saw
 }
 
 type phasesJSON struct {
@@ -59,7 +76,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
 func toCheckJSON(c store.Check, phases bool) *checkJSON {
 	j := &checkJSON{At: c.At.UTC(), OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
-		Region: c.Region, Reason: c.Reason, Error: c.Error}
+		Region: c.Region, Reason: c.Reason, Error: c.Error, Degraded: c.Degraded}
 	if phases {
 		p := c.Phases
 		j.Phases = &phasesJSON{ms(p.DNS), ms(p.Connect), ms(p.TLS), ms(p.TTFB), ms(p.Transfer)}
@@ -80,8 +97,9 @@ func (a *App) monitorsJSON(ctx context.Context, ms ...store.Monitor) ([]monitorJ
 	}
 	out := make([]monitorJSON, len(ms))
 	for i, m := range ms {
-		out[i] = toMonitorJSON(m)
+		out[i] = toMonitorJSON(m, a.pushURL(m))
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
+		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}
 	}
 	return out, nil
 }
@@ -96,9 +114,22 @@ func (a *App) writeMonitor(w http.ResponseWriter, r *http.Request, status int, m
 	writeJSON(w, status, j[0])
 }
 
-func toMonitorJSON(m store.Monitor) monitorJSON {
+// degradedPercent is the share of checks that were degraded, or nil
+// without checks.
+func degradedPercent(u store.Uptime) *float64 {
+	if n := u.Up + u.Down; n > 0 {
+		p := math.Round(float64(u.Degraded)/float64(n)*1e6) / 1e4
+		return &p
+	}
+	return nil
+}
+
+func toMonitorJSON(m store.Monitor, pushURL string) monitorJSON {
+	t, _ := checker.LookupType(m.Type)
 	j := monitorJSON{
-		ID: m.ID, Name: m.Name, URL: m.URL, Method: m.Method, Headers: m.Headers, Body: m.Body,
+		ID: m.ID, Name: m.Name, Type: t.Name, Settings: settings.Redact(t.Fields, m.Settings),
+		DegradedMS: m.DegradedLatency.Milliseconds(), AlertDegraded: m.AlertDegraded, PushURL: pushURL,
+		URL: m.URL, Method: m.Method, Headers: m.Headers, Body: m.Body,
 		IntervalSeconds: int(m.Interval / time.Second), TimeoutSeconds: int(m.Timeout / time.Second),
 		ExpectedStatus: m.ExpectedStatus, FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
 		Confirmations: m.Confirmations, Paused: m.Paused, Channels: m.Channels, ReminderMinutes: int(m.ReminderEvery / time.Minute),
@@ -113,6 +144,14 @@ func toMonitorJSON(m store.Monitor) monitorJSON {
 	}
 	if m.LastCheck != nil {
 		j.LastCheck = toCheckJSON(*m.LastCheck, false)
+		j.LastCheck.Detail = m.LastCheck.Detail
+	}
+	if !m.CertExpiresAt.IsZero() {
+		exp := m.CertExpiresAt.UTC()
+		j.CertExpiresAt = &exp
+	}
+	if m.Type == checker.TypePush {
+		j.LastBody = &m.LastBody
 	}
 	return j
 }
@@ -155,6 +194,9 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 		return m, fe
 	}
 	m.UserID = userFrom(r.Context()).ID
+	if err := ensurePushToken(&m); err != nil {
+		return m, err
+	}
 	m, err := a.st.CreateMonitor(r.Context(), m)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
@@ -176,6 +218,9 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	if len(fe) > 0 {
 		return m, fe
 	}
+	if err := ensurePushToken(&m); err != nil {
+		return m, err
+	}
 	m, err = a.st.UpdateMonitor(r.Context(), m)
 	if errors.Is(err, store.ErrNotFound) && in.Channels != nil {
 		// The monitor was there a moment ago: the channel is what is missing.
@@ -189,6 +234,46 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	a.reschedule(r.Context(), m.ID)
 	a.hub.MonitorChanged(m, false)
 	return m, nil
+}
+
+// ensurePushToken gives a push monitor its secret URL once, and takes it
+// from a monitor that is no longer a push monitor.
+func ensurePushToken(m *store.Monitor) error {
+	switch {
+	case m.Type != checker.TypePush:
+		m.PushToken = ""
+	case m.PushToken == "":
+		tok, err := newPushToken()
+		if err != nil {
+			return fmt.Errorf("push token: %w", err)
+		}
+		m.PushToken = tok
+	}
+	return nil
+}
+
+type reasonJSON struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+type monitorTypeJSON struct {
+	checker.Type
+	Reasons []reasonJSON `json:"reasons"`
+}
+
+// apiMonitorTypes lists every monitor type with its settings fields, like
+// channel-types does for alert channels.
+func (a *App) apiMonitorTypes(w http.ResponseWriter, r *http.Request) {
+	var items []monitorTypeJSON
+	for _, t := range checker.Types() {
+		j := monitorTypeJSON{Type: t, Reasons: []reasonJSON{}}
+		for _, c := range t.Reasons {
+			j.Reasons = append(j.Reasons, reasonJSON{c, reason.Label(c)})
+		}
+		items = append(items, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (a *App) deleteMonitor(r *http.Request, id int64) error {

@@ -34,6 +34,8 @@ type Config struct {
 	// SecureCookies marks session cookies Secure even when TLS ends at a
 	// proxy in front (set when BASE_URL is https).
 	SecureCookies bool
+	// BaseURL is the dashboard's public URL, for push URLs.
+	BaseURL string
 }
 
 // Deps are the app's collaborators.
@@ -44,6 +46,7 @@ type Deps struct {
 	Assets    *static.Assets
 	Hub       *Hub               // live feed; nil: a private one
 	Alerts    *notify.Dispatcher // sends test alerts at once; nil: tests are only queued
+	Push      Pusher             // takes push monitors' pings; nil: they answer 503
 	Logger    *slog.Logger       // nil: discard
 	Now       func() time.Time   // nil: time.Now
 }
@@ -63,6 +66,8 @@ type App struct {
 	touch  toucher
 	gz     gzipper
 	logins loginLimiter
+	push   Pusher
+	pings  pingLimiter
 }
 
 // New builds the app.
@@ -86,7 +91,7 @@ func New(cfg Config, d Deps) *App {
 		cfg.DefaultInterval = time.Minute
 	}
 	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub, alerts: d.Alerts,
-		log: d.Logger, now: d.Now, hash: newHasher(2)}
+		log: d.Logger, now: d.Now, hash: newHasher(2), push: d.Push}
 }
 
 // Handler is the whole HTTP surface, with cross-origin protection on every

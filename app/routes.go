@@ -43,6 +43,11 @@ func (a *App) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("/api/", a.apiNotFound)
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /api/v1/monitor-types", a.requireAPI(a.apiMonitorTypes))
+
+	// Push monitors' pings: the token is the credential.
+	mux.HandleFunc("/ping/{token}", a.ping)
+	mux.HandleFunc("/ping/{token}/{action}", a.ping)
 
 	// Dashboard
 	mux.Handle("GET /static/", a.assets)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -308,4 +309,14 @@ func (s *Store) AllMonitors(ctx context.Context) ([]Monitor, error) {
 		return nil, fmt.Errorf("store: all monitors: %w", err)
 	}
 	return ms, nil
+}
+
+// SetPushBody keeps a push monitor's newest logged body (cut at
+// MaxPushBody), without a check: a log ping reports, it does not judge.
+func (s *Store) SetPushBody(ctx context.Context, id int64, body string) error {
+	body = cutUTF8(strings.ToValidUTF8(body, "\uFFFD"), MaxPushBody)
+	if err := execOne(ctx, s.w, `UPDATE monitors SET last_body = ? WHERE id = ?`, body, id); err != nil {
+		return fmt.Errorf("store: push body of monitor %d: %w", id, err)
+	}
+	return nil
 }
