@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/upwatch/upwatch/notify"
@@ -93,99 +90,10 @@ func (a *App) channelsPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, views.ChannelsList(p))
 }
 
-// channelFields lays out a type's settings for the form from (redacted)
-// settings, or from what the user just typed.
-func channelFields(ti notify.TypeInfo, settings map[string]any, typed map[string]string, checked map[string]bool) []views.ChannelField {
-	var out []views.ChannelField
-	for _, f := range ti.Fields {
-		cf := views.ChannelField{Name: f.Name, Label: f.Label, Kind: f.Kind, Help: f.Help, Required: f.Required,
-			Secret: f.Secret, Options: f.Options, Placeholder: f.Default}
-		if typed != nil {
-			cf.Value, cf.Checked = typed[f.Name], checked[f.Name]
-		} else {
-			switch v := settings[f.Name].(type) {
-			case nil:
-			case bool:
-				cf.Checked = v
-			case []any:
-				var lines []string
-				for _, x := range v {
-					lines = append(lines, fmt.Sprint(x))
-				}
-				cf.Value = strings.Join(lines, "\n")
-			case map[string]any:
-				var b strings.Builder
-				for _, k := range slices.Sorted(maps.Keys(v)) {
-					fmt.Fprintf(&b, "%s: %v\n", k, v[k])
-				}
-				cf.Value = b.String()
-			case float64:
-				cf.Value = strconv.FormatFloat(v, 'f', -1, 64)
-			default:
-				cf.Value = fmt.Sprint(v)
-			}
-		}
-		out = append(out, cf)
-	}
-	return out
-}
-
 // channelFormInput reads the channel form into the API's input, and the
 // raw values to show again on an error.
 func channelFormInput(r *http.Request, ti notify.TypeInfo) (channelInput, map[string]string, map[string]bool, FieldErrors) {
-	typed, checked := map[string]string{}, map[string]bool{}
-	settings := map[string]any{}
-	var fe FieldErrors
-	for _, f := range ti.Fields {
-		key := "settings." + f.Name
-		raw := r.PostFormValue(key)
-		typed[f.Name] = raw
-		switch f.Kind {
-		case notify.KindBool:
-			checked[f.Name] = raw == "on"
-			settings[f.Name] = raw == "on"
-			continue
-		}
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue // absent: the provider's default
-		}
-		switch f.Kind {
-		case notify.KindNumber:
-			n, err := strconv.Atoi(raw)
-			if err != nil {
-				fe.add(key, "must be a whole number")
-				continue
-			}
-			settings[f.Name] = n
-		case notify.KindList:
-			var items []string
-			for _, line := range strings.Split(raw, "\n") {
-				if line = strings.TrimSpace(line); line != "" {
-					items = append(items, line)
-				}
-			}
-			settings[f.Name] = items
-		case notify.KindMap:
-			m := map[string]string{}
-			for i, line := range strings.Split(strings.ReplaceAll(raw, "\r\n", "\n"), "\n") {
-				if strings.TrimSpace(line) == "" {
-					continue
-				}
-				k, v, ok := strings.Cut(line, ":")
-				if !ok {
-					fe.add(key, "line %d: write it as Name: value", i+1)
-					continue
-				}
-				m[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
-			settings[f.Name] = m
-		default:
-			settings[f.Name] = raw
-		}
-	}
-	raw, _ := json.Marshal(settings)
-	rm := json.RawMessage(raw)
+	rm, typed, checked, fe := settingsFormInput(r, ti.Fields)
 	name, typ := r.PostFormValue("name"), ti.Type
 	enabled, def := r.PostFormValue("enabled") == "on", r.PostFormValue("default") == "on"
 	return channelInput{Name: &name, Type: &typ, Settings: &rm, Enabled: &enabled, Default: &def}, typed, checked, fe
@@ -203,7 +111,7 @@ func (a *App) newChannelPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := views.ChannelForm{Page: a.page(r, "Add "+ti.Label), Action: "/channels", Submit: "Add channel", Cancel: "/channels/new",
-		Type: ti.Type, TypeLabel: ti.Label, Enabled: true, Fields: channelFields(ti, nil, nil, nil)}
+		Type: ti.Type, TypeLabel: ti.Label, Enabled: true, Fields: settingsFields(ti.Fields, nil, nil, nil)}
 	a.render(w, r, http.StatusOK, views.ChannelFormPage(f))
 }
 
@@ -227,7 +135,7 @@ func (a *App) createChannelSubmit(w http.ResponseWriter, r *http.Request) {
 	in, typed, checked, fe := channelFormInput(r, ti)
 	f := views.ChannelForm{Page: a.page(r, "Add "+ti.Label), Action: "/channels", Submit: "Add channel", Cancel: "/channels/new",
 		Type: ti.Type, TypeLabel: ti.Label, Name: *in.Name, Enabled: *in.Enabled, Default: *in.Default,
-		Fields: channelFields(ti, nil, typed, checked)}
+		Fields: settingsFields(ti.Fields, nil, typed, checked)}
 	if len(fe) > 0 {
 		a.renderChannelForm(w, r, f, fe)
 		return
@@ -285,7 +193,7 @@ func (a *App) editChannelPage(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(red, &settings)
 	f := views.ChannelForm{Page: a.page(r, "Edit "+c.Name), Action: "/channels/" + itoa64(c.ID) + "/edit", Submit: "Save",
 		Cancel: "/channels/" + itoa64(c.ID), Type: c.Type, TypeLabel: ti.Label, Name: c.Name, Enabled: c.Enabled,
-		Default: c.Default, Fields: channelFields(ti, settings, nil, nil), Editing: true}
+		Default: c.Default, Fields: settingsFields(ti.Fields, settings, nil, nil), Editing: true}
 	a.render(w, r, http.StatusOK, views.ChannelFormPage(f))
 }
 
@@ -299,7 +207,7 @@ func (a *App) editChannelSubmit(w http.ResponseWriter, r *http.Request) {
 	in, typed, checked, fe := channelFormInput(r, ti)
 	f := views.ChannelForm{Page: a.page(r, "Edit "+c.Name), Action: "/channels/" + itoa64(c.ID) + "/edit", Submit: "Save",
 		Cancel: "/channels/" + itoa64(c.ID), Type: c.Type, TypeLabel: ti.Label, Name: *in.Name, Enabled: *in.Enabled,
-		Default: *in.Default, Fields: channelFields(ti, nil, typed, checked), Editing: true}
+		Default: *in.Default, Fields: settingsFields(ti.Fields, nil, typed, checked), Editing: true}
 	if len(fe) > 0 {
 		a.renderChannelForm(w, r, f, fe)
 		return

@@ -161,15 +161,29 @@ func (p *HTTPProber) redirectPolicy(follow bool) func(*http.Request, []*http.Req
 //
 // Latency is from just before the request starts to the end of the body read
 // (or to the failure), so it is about DNS+Connect+TLS+TTFB+Transfer.
+//
+// The type's settings (httpSettings) may add credentials to the request and
+// judge a response with an accepted status by its content: a JSON
+// assertion (reason.JSON), then a keyword (reason.Keyword), on the first
+// MaxBody bytes. Over HTTPS, CertExpiry is the final response's leaf
+// certificate's expiry.
 func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 	timeout := checkTimeout(ctx, s)
 	accepted, err := ParseStatusRanges(s.ExpectedStatus)
 	if err != nil {
 		return Outcome{Reason: ReasonError, Error: capError("expected status: " + err.Error())}
 	}
+	// nil for a monitor without settings: the common case costs nothing.
+	check, err := newHTTPCheck(s.Settings)
+	if err != nil {
+		return Outcome{Reason: ReasonError, Error: capError(err.Error())}
+	}
 	req, err := p.newRequest(s)
 	if err != nil {
 		return Outcome{Reason: ReasonError, Error: capError(err.Error())}
+	}
+	if check != nil {
+		check.authorize(req)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -186,6 +200,7 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 		out := Outcome{Latency: now.Sub(start)}
 		if resp != nil { // redirect policy refused: resp is the last 3xx
 			out.StatusCode = resp.StatusCode
+			out.CertExpiry = certExpiry(resp)
 		}
 		st := pt.fail(&out, now)
 		st.host = req.URL.Hostname()
@@ -193,17 +208,28 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 		return out
 	}
 
-	// Read into io.Discard: we need the transfer time and to know the body
-	// arrives, not its bytes. Closing early makes the Transport drop the
-	// connection instead of downloading the rest.
+	// Unless the check judges the content, read into io.Discard: we need
+	// the transfer time and to know the body arrives, not its bytes.
+	// Closing early makes the Transport drop the connection instead of
+	// downloading the rest.
 	// The first bytes are kept: a failing response's body often says why.
-	var head [excerptLen]byte
-	n, bodyErr := io.ReadFull(resp.Body, head[:min(int64(excerptLen), p.opts.MaxBody)])
-	switch bodyErr {
-	case io.EOF, io.ErrUnexpectedEOF: // a body shorter than the excerpt
-		bodyErr = io.EOF
-	case nil:
-		_, bodyErr = io.CopyN(io.Discard, resp.Body, p.opts.MaxBody-int64(n))
+	var (
+		head    [excerptLen]byte
+		n       int
+		body    []byte
+		bodyErr error
+	)
+	if check != nil && check.readsBody() {
+		body, bodyErr = readBody(resp.Body, p.opts.MaxBody, resp.ContentLength)
+		n = copy(head[:], body)
+	} else {
+		n, bodyErr = io.ReadFull(resp.Body, head[:min(int64(excerptLen), p.opts.MaxBody)])
+		switch bodyErr {
+		case io.EOF, io.ErrUnexpectedEOF: // a body shorter than the excerpt
+			bodyErr = io.EOF
+		case nil:
+			_, bodyErr = io.CopyN(io.Discard, resp.Body, p.opts.MaxBody-int64(n))
+		}
 	}
 	resp.Body.Close()
 	end := time.Now()
@@ -211,7 +237,7 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 		bodyErr = nil
 	}
 
-	out := Outcome{StatusCode: resp.StatusCode, Latency: end.Sub(start)}
+	out := Outcome{StatusCode: resp.StatusCode, Latency: end.Sub(start), CertExpiry: certExpiry(resp)}
 	pt.fill(&out, end)
 	switch {
 	case !accepted.Contains(resp.StatusCode):
@@ -228,10 +254,50 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 			msg = "reading body: " + msg
 		}
 		out.Reason, out.Error = reason, capError(msg)
+	case check != nil && check.readsBody():
+		// Judged after end: parsing is not the target's latency.
+		check.judge(&out, body, int64(len(body)) >= p.opts.MaxBody, head[:n])
 	default:
 		out.OK = true
 	}
 	return out
+}
+
+// readBody reads up to limit bytes of a body. A declared length sizes the
+// buffer once; reaching the limit is not an error (the rest is not read).
+func readBody(r io.Reader, limit, declared int64) ([]byte, error) {
+	size := int64(4 << 10)
+	if declared >= 0 {
+		size = declared + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= limit {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf))+512, limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// certExpiry is when the leaf certificate the final response came over
+// expires (Unix ms), or 0 over plain HTTP.
+func certExpiry(resp *http.Response) int64 {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return 0
+	}
+	return resp.TLS.PeerCertificates[0].NotAfter.UnixMilli()
 }
 
 // excerptLen bounds the part of a failing response's body kept for the

@@ -46,8 +46,9 @@ type Outcome struct {
 	Transfer   time.Duration `json:"xfer,omitempty"`
 	Reason     string        `json:"reason,omitempty"`
 	Error      string        `json:"error,omitempty"`
-	// Excerpt is the start of the body of a response with an unaccepted
-	// status, for the incident it may open.
+	// Excerpt is the start of the body of a failing response (an
+	// unaccepted status, a keyword or JSON check that failed, a push
+	// reporting failure), for the incident it may open.
 	Excerpt string `json:"excerpt,omitempty"`
 	// Detail is one short line on what the check saw, shown on the
 	// monitor's page: the DNS answer, ping loss and round trips, the
