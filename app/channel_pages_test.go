@@ -65,7 +65,7 @@ func TestChannelPages(t *testing.T) {
 		t.Errorf("delivery log missing the test")
 	}
 	// The monitor form offers the channel, ticked by default.
-	code, _, body = get(t, c, base+"/monitors/new")
+	code, _, body = get(t, c, base+"/monitors/new?type=http")
 	if code != 200 || !regexp.MustCompile(`name="channels"[^>]*checked`).MatchString(body) && !regexp.MustCompile(`checked[^>]*name="channels"`).MatchString(body) {
 		t.Errorf("monitor form does not tick the default channel")
 	}

@@ -1,12 +1,17 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 	"github.com/upwatch/upwatch/views"
 )
@@ -155,6 +160,7 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 		Monitor: monitorRow(m), Method: m.Method, ExpectedStatus: m.ExpectedStatus,
 		TimeoutSeconds: int(m.Timeout / time.Second), Confirmations: m.Confirmations,
 		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS, Paused: m.Paused,
+		Kind: a.monitorKind(m),
 	}
 	if p.Page, err = a.livePage(r, m.Name); err != nil {
 		a.pageError(w, r, err)
@@ -231,4 +237,43 @@ func (a *App) acknowledgeSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/monitors/"+itoa64(inc.MonitorID)+"#incidents", http.StatusSeeOther)
+}
+
+// monitorKind is what the monitor page shows of the monitor's type.
+func (a *App) monitorKind(m store.Monitor) views.MonitorKind {
+	t, _ := checker.LookupType(m.Type)
+	k := views.MonitorKind{Type: t.Name, Label: t.Label, CertExpires: m.CertExpiresAt}
+	if m.LastCheck != nil {
+		k.Detail = m.LastCheck.Detail
+	}
+	var values map[string]any
+	_ = json.Unmarshal(settings.Redact(t.Fields, m.Settings), &values)
+	for _, f := range t.Fields {
+		v, ok := values[f.Name]
+		if !ok || v == "" || v == false {
+			continue
+		}
+		text := fmt.Sprint(v)
+		switch x := v.(type) {
+		case bool:
+			text = "yes"
+		case float64:
+			text = strconv.FormatFloat(x, 'f', -1, 64)
+		case []any:
+			parts := make([]string, len(x))
+			for i, p := range x {
+				parts[i] = fmt.Sprint(p)
+			}
+			text = strings.Join(parts, ", ")
+		}
+		k.Settings = append(k.Settings, views.ConfigItem{Label: f.Label, Value: text})
+	}
+	if m.Type == checker.TypePush {
+		k.PushURL, k.LastBody = a.pushURL(m), m.LastBody
+		k.Schedule, k.Cron = checker.PushScheduleText(m.Settings)
+		if a.push != nil {
+			k.RunStarted = a.push.PushStarted(m.ID)
+		}
+	}
+	return k
 }

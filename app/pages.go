@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 	"github.com/upwatch/upwatch/views"
 )
@@ -194,7 +197,12 @@ func formValues(m store.Monitor) views.MonitorValues {
 	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
 		fmt.Fprintf(&hdr, "%s: %s\n", k, m.Headers[k])
 	}
+	deg := ""
+	if m.DegradedLatency > 0 {
+		deg = strconv.FormatInt(m.DegradedLatency.Milliseconds(), 10)
+	}
 	return views.MonitorValues{
+		DegradedLatencyMS: deg, AlertDegraded: m.AlertDegraded,
 		Name: m.Name, URL: m.URL, Method: m.Method,
 		IntervalSeconds: strconv.Itoa(int(m.Interval / time.Second)),
 		TimeoutSeconds:  strconv.Itoa(int(m.Timeout / time.Second)),
@@ -205,26 +213,30 @@ func formValues(m store.Monitor) views.MonitorValues {
 	}
 }
 
-// formInput reads the monitor form into the same input the API uses, plus
-// the errors of fields that are not even the right type.
-func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors) {
+// formInput reads the monitor form of a type into the same input the API
+// uses, plus the errors of fields that are not even the right type, and
+// what was typed in the type's settings fields (to show again).
+func formInput(r *http.Request, t checker.Type) (monitorInput, views.MonitorValues, []views.ChannelField, FieldErrors) {
 	v := views.MonitorValues{
 		Name: r.PostFormValue("name"), URL: r.PostFormValue("url"), Method: r.PostFormValue("method"),
 		IntervalSeconds: r.PostFormValue("interval_seconds"), TimeoutSeconds: r.PostFormValue("timeout_seconds"),
 		ExpectedStatus: r.PostFormValue("expected_status"), Headers: r.PostFormValue("headers"),
 		Body: r.PostFormValue("body"), Confirmations: r.PostFormValue("confirmations"),
 		FollowRedirects: r.PostFormValue("follow_redirects") == "on", VerifyTLS: r.PostFormValue("verify_tls") == "on",
+		DegradedLatencyMS: r.PostFormValue("degraded_latency_ms"), AlertDegraded: r.PostFormValue("alert_degraded") == "on",
 	}
-	var fe FieldErrors
-	in := monitorInput{
-		Name: &v.Name, URL: &v.URL, Method: &v.Method, Body: &v.Body,
-		FollowRedirects: &v.FollowRedirects, VerifyTLS: &v.VerifyTLS,
-	}
-	if s := strings.TrimSpace(v.ExpectedStatus); s != "" {
-		in.ExpectedStatus = &s
-	} else {
-		def := "200-299"
-		in.ExpectedStatus = &def
+	raw, typed, checked, fe := settingsFormInput(r, t.Fields)
+	typ := t.Name
+	in := monitorInput{Name: &v.Name, Type: &typ, Settings: &raw, AlertDegraded: &v.AlertDegraded}
+	if t.Name == checker.TypeHTTP {
+		in.URL, in.Method, in.Body = &v.URL, &v.Method, &v.Body
+		in.FollowRedirects, in.VerifyTLS = &v.FollowRedirects, &v.VerifyTLS
+		if s := strings.TrimSpace(v.ExpectedStatus); s != "" {
+			in.ExpectedStatus = &s
+		} else {
+			def := "200-299"
+			in.ExpectedStatus = &def
+		}
 	}
 	intField := func(name, raw string, dst **int) {
 		raw = strings.TrimSpace(raw)
@@ -241,6 +253,11 @@ func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors)
 	intField("interval_seconds", v.IntervalSeconds, &in.IntervalSeconds)
 	intField("timeout_seconds", v.TimeoutSeconds, &in.TimeoutSeconds)
 	intField("confirmations", v.Confirmations, &in.Confirmations)
+	intField("degraded_latency_ms", v.DegradedLatencyMS, &in.DegradedLatencyMS)
+	if strings.TrimSpace(v.DegradedLatencyMS) == "" {
+		off := 0
+		in.DegradedLatencyMS = &off
+	}
 	v.ReminderMinutes = r.PostFormValue("reminder_minutes")
 	intField("reminder_minutes", v.ReminderMinutes, &in.ReminderMinutes)
 	if r.PostFormValue("channels_present") == "1" {
@@ -255,6 +272,9 @@ func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors)
 		}
 		in.Channels = &ids
 	}
+	if t.Name != checker.TypeHTTP {
+		return in, v, settingsFields(t.Fields, nil, typed, checked), fe
+	}
 	headers := map[string]string{}
 	for i, line := range strings.Split(strings.ReplaceAll(v.Headers, "\r\n", "\n"), "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -268,16 +288,20 @@ func formInput(r *http.Request) (monitorInput, views.MonitorValues, FieldErrors)
 		headers[strings.TrimSpace(k)] = strings.TrimSpace(val)
 	}
 	in.Headers = &headers
-	return in, v, fe
+	return in, v, settingsFields(t.Fields, nil, typed, checked), fe
 }
 
 // formPage is the add/edit page; fe (may be empty) marks the fields at fault.
 type formPage struct {
 	title, action, submit, cancel string
+	typ                           checker.Type
+	fields                        []views.ChannelField // the type's settings, as stored or typed
+	editing                       bool
 }
 
 func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, v views.MonitorValues, fe FieldErrors, checked func(store.Channel) bool) {
-	f := views.MonitorForm{Page: a.page(r, fp.title), Action: fp.action, Submit: fp.submit, Cancel: fp.cancel, Values: v}
+	f := views.MonitorForm{Page: a.page(r, fp.title), Action: fp.action, Submit: fp.submit, Cancel: fp.cancel, Values: v,
+		Type: fp.typ.Name, TypeLabel: fp.typ.Label, TypeHelp: fp.typ.Help, Settings: fp.fields, Editing: fp.editing}
 	chans, err := a.st.ListChannels(r.Context(), userFrom(r.Context()).ID)
 	if err != nil {
 		a.pageError(w, r, err)
@@ -294,23 +318,46 @@ func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formP
 	a.render(w, r, status, views.MonitorFormPage(f))
 }
 
-var newForm = formPage{"Add monitor", "/monitors", "Add monitor", "/"}
-
-func editForm(m store.Monitor) formPage {
-	return formPage{"Edit " + m.Name, fmt.Sprintf("/monitors/%d/edit", m.ID), "Save", fmt.Sprintf("/monitors/%d", m.ID)}
+func newForm(t checker.Type) formPage {
+	return formPage{title: "Add " + t.Label + " monitor", action: "/monitors", submit: "Add monitor", cancel: "/monitors/new",
+		typ: t, fields: settingsFields(t.Fields, nil, nil, nil)}
 }
 
+func editForm(m store.Monitor) formPage {
+	t, _ := checker.LookupType(m.Type)
+	var values map[string]any
+	_ = json.Unmarshal(settings.Redact(t.Fields, m.Settings), &values)
+	return formPage{title: "Edit " + m.Name, action: fmt.Sprintf("/monitors/%d/edit", m.ID), submit: "Save",
+		cancel: fmt.Sprintf("/monitors/%d", m.ID), typ: t, fields: settingsFields(t.Fields, values, nil, nil), editing: true}
+}
+
+// newMonitorPage asks for the kind first, then shows that kind's form.
 func (a *App) newMonitorPage(w http.ResponseWriter, r *http.Request) {
-	v := formValues(newMonitorDefaults(a.cfg.DefaultInterval))
+	t, ok := checker.LookupType(r.URL.Query().Get("type"))
+	if !ok || !r.URL.Query().Has("type") {
+		p := views.MonitorTypesPage{Page: a.page(r, "Add a monitor")}
+		for _, t := range checker.Types() {
+			p.Types = append(p.Types, views.ChannelTypeOption{Type: t.Name, Label: t.Label, Description: t.Help})
+		}
+		a.render(w, r, http.StatusOK, views.MonitorTypes(p))
+		return
+	}
+	m := newMonitorDefaults(a.cfg.DefaultInterval)
+	m.Type = t.Name
+	if t.Name == checker.TypePush {
+		m.Confirmations = 1
+	}
+	v := formValues(m)
 	v.TimeoutSeconds = "" // blank: follows the interval (10 s at most)
-	a.renderMonitorForm(w, r, newForm, v, nil, func(c store.Channel) bool { return c.Default })
+	a.renderMonitorForm(w, r, newForm(t), v, nil, func(c store.Channel) bool { return c.Default })
 }
 
 // submitMonitorForm runs the shared validator through save, then either
 // re-renders the form with field errors or redirects (Post/Redirect/Get).
 func (a *App) submitMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, base store.Monitor, creating bool,
 	save func(monitorInput) (store.Monitor, error), flash string) {
-	in, v, fe := formInput(r)
+	in, v, typed, fe := formInput(r, fp.typ)
+	fp.fields = typed
 	// The boxes stay as the user left them.
 	ticked := func(c store.Channel) bool { return slices.Contains(r.PostForm["channels"], itoa64(c.ID)) }
 	if len(fe) > 0 {
@@ -331,7 +378,12 @@ func (a *App) submitMonitorForm(w http.ResponseWriter, r *http.Request, fp formP
 }
 
 func (a *App) createMonitorSubmit(w http.ResponseWriter, r *http.Request) {
-	a.submitMonitorForm(w, r, newForm, newMonitorDefaults(a.cfg.DefaultInterval), true,
+	t, ok := checker.LookupType(r.PostFormValue("type"))
+	if !ok {
+		a.pageError(w, r, badRequest("type", "unknown monitor type"))
+		return
+	}
+	a.submitMonitorForm(w, r, newForm(t), newMonitorDefaults(a.cfg.DefaultInterval), true,
 		func(in monitorInput) (store.Monitor, error) { return a.createMonitor(r, in) }, "created")
 }
 

@@ -19,6 +19,7 @@ import (
 // Pusher takes the pings of push monitors (the checker).
 type Pusher interface {
 	Push(ctx context.Context, p checker.Ping) (int64, error)
+	PushStarted(id int64) time.Time // a run reported by /start, zero if none
 }
 
 // newPushToken makes a push URL's secret: 192 random bits, URL-safe.

@@ -3,6 +3,7 @@ package checker
 import (
 	"container/heap"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -286,4 +287,18 @@ func (h *pushHeap) Pop() any {
 	m.index = -1
 	*h = old[:len(old)-1]
 	return m
+}
+
+// PushScheduleText describes a push monitor's schedule for its page
+// ("every 1 day, grace 1 h"), with its cron expression ("" for a period).
+func PushScheduleText(settings json.RawMessage) (text, cron string) {
+	s, err := parsePushSchedule(settings)
+	if err != nil {
+		return "", ""
+	}
+	var c struct {
+		Cron string `json:"cron"`
+	}
+	_ = json.Unmarshal(settings, &c)
+	return s.String(), c.Cron
 }

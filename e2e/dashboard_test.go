@@ -96,7 +96,7 @@ func TestDashboardFlow(t *testing.T) {
 	addMonitor(t, ctx, base, hostileScript, target.URL+"/hostile2")
 
 	// Add the real one via the form: a bad URL first shows a field error.
-	do(t, ctx, "new form", chromedp.Navigate(base+"/monitors/new"), chromedp.WaitVisible(chromedp.CSS(`input[name="url"]`)))
+	do(t, ctx, "new form", chromedp.Navigate(base+"/monitors/new?type=http"), chromedp.WaitVisible(chromedp.CSS(`input[name="url"]`)))
 	do(t, ctx, "bad url",
 		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Home NAS"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="url"]`), "javascript:alert(1)"),
@@ -195,7 +195,7 @@ func TestDashboardFlow(t *testing.T) {
 	hid := eval[string](t, dark, `document.querySelector("[data-monitor-id]").dataset.monitorId`)
 	do(t, dark, "dark monitor", chromedp.Navigate(base+"/monitors/"+hid), chromedp.WaitVisible(chromedp.CSS(`main[data-monitor-id]`)))
 	screenshot(t, dark, "monitor-dark")
-	do(t, dark, "dark form", chromedp.Navigate(base+"/monitors/new"), chromedp.WaitVisible(chromedp.CSS(`input[name="url"]`)))
+	do(t, dark, "dark form", chromedp.Navigate(base+"/monitors/new?type=http"), chromedp.WaitVisible(chromedp.CSS(`input[name="url"]`)))
 	screenshot(t, dark, "form-dark")
 	do(t, dark, "dark settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`input[name="current_password"]`)))
 	screenshot(t, dark, "settings-dark")
@@ -215,7 +215,7 @@ func TestDashboardFlow(t *testing.T) {
 func addMonitor(t *testing.T, ctx context.Context, base, name, url string) {
 	t.Helper()
 	do(t, ctx, "add "+name,
-		chromedp.Navigate(base+"/monitors/new"),
+		chromedp.Navigate(base+"/monitors/new?type=http"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="url"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), name),
 		chromedp.SendKeys(chromedp.CSS(`input[name="url"]`), url),

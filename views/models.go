@@ -10,6 +10,8 @@ package views
 import (
 	"cmp"
 	"fmt"
+	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,6 +204,73 @@ type MonitorPage struct {
 	Uptime                        []UptimeStat // 24 h, 7 d, 30 d, 90 d
 	Chart                         Chart
 	Incidents                     []IncidentRow
+	Kind                          MonitorKind
+}
+
+// MonitorKind is what the monitor page shows of a monitor's type.
+type MonitorKind struct {
+	Type, Label string
+	Settings    []ConfigItem // the type's settings (secrets hidden), for the configuration card
+	Detail      string       // what the newest check saw: a DNS answer, ping loss, a banner
+	CertExpires time.Time    // the certificate's expiry, zero if none seen
+	// Push monitors.
+	PushURL, Schedule, Cron string // Cron: the expression, "" for a period
+	LastBody                string
+	RunStarted              time.Time // a run that reported /start, zero if none
+}
+
+// ConfigItem is one line of the configuration card.
+type ConfigItem struct{ Label, Value string }
+
+// isHTTP tells whether the page is an HTTP monitor's.
+func (k MonitorKind) isHTTP() bool { return k.Type == "" || k.Type == "http" }
+
+// certDays is how many whole days the certificate has left (negative when
+// expired).
+func certDays(now, exp time.Time) int {
+	return int(math.Floor(exp.Sub(now).Hours() / 24))
+}
+
+// certText says when a certificate expires, for people.
+func certText(now, exp time.Time) string {
+	d := certDays(now, exp)
+	date := exp.UTC().Format("2 Jan 2006")
+	switch {
+	case exp.Before(now):
+		return "expired on " + date
+	case d == 0:
+		return "expires today (" + date + ")"
+	case d == 1:
+		return "expires tomorrow (" + date + ")"
+	}
+	return fmt.Sprintf("expires in %d days (%s)", d, date)
+}
+
+// certClass colours the certificate line: red when expired, amber within
+// two weeks.
+func certClass(now, exp time.Time) string {
+	switch d := certDays(now, exp); {
+	case exp.Before(now):
+		return "cert cert-bad"
+	case d < 14:
+		return "cert cert-warn"
+	}
+	return "cert"
+}
+
+// curlLine is the command a job runs to ping; suffix is "", "/start",
+// "/fail" or "/$?".
+func curlLine(pushURL, suffix string) string {
+	return "curl -fsS -m 10 --retry 5 -o /dev/null " + pushURL + suffix
+}
+
+// cronLine is a crontab entry that runs a job and reports its exit code.
+func (k MonitorKind) cronLine() string {
+	when := k.Cron
+	if when == "" {
+		when = "0 3 * * *"
+	}
+	return when + " /path/to/job.sh; " + curlLine(k.PushURL, "/$?")
 }
 
 // MonitorValues are the form's values, kept as strings so bad input
@@ -210,6 +279,8 @@ type MonitorValues struct {
 	Name, URL, Method, IntervalSeconds, TimeoutSeconds, ExpectedStatus, Headers, Body, Confirmations string
 	FollowRedirects, VerifyTLS                                                                       bool
 	ReminderMinutes                                                                                  string // minutes between reminders while down; "" or "0" = none
+	DegradedLatencyMS                                                                                string // "" or "0" = off
+	AlertDegraded                                                                                    bool
 }
 
 // MonitorForm is the add and edit pages.
@@ -222,6 +293,58 @@ type MonitorForm struct {
 	Errors    map[string]string // field name → message, shown under the field (aria-describedby)
 	FormError string
 	Channels  []ChannelOption // the user's alert channels, as checkboxes "channels"
+
+	// Type is the monitor's kind, sent back as the hidden field "type";
+	// Settings are its own fields, named "settings.<Name>".
+	Type, TypeLabel, TypeHelp string
+	Settings                  []ChannelField
+	Editing                   bool
+}
+
+// MonitorTypesPage is the first step of adding a monitor: its kind.
+type MonitorTypesPage struct {
+	Page
+	Types []ChannelTypeOption
+}
+
+// isHTTP tells whether the form is for an HTTP monitor (with its request fields).
+func (f MonitorForm) isHTTP() bool { return f.Type == "" || f.Type == "http" }
+
+// scheduled tells whether the monitor is checked on an interval (a push
+// monitor waits for pings instead).
+func (f MonitorForm) scheduled() bool { return f.Type != "push" }
+
+// monitorTypeURL is the add form of a type.
+func monitorTypeURL(typ string) templ.SafeURL {
+	return templ.SafeURL("/monitors/new?type=" + url.QueryEscape(typ))
+}
+
+// typeKey is a monitor type restricted to the known set, for class names.
+func typeKey(typ string) string {
+	switch typ {
+	case "http", "tcp", "ping", "dns", "tls", "push":
+		return typ
+	}
+	return "other"
+}
+
+// typeMark is the short mark on a monitor type's badge.
+func typeMark(typ string) string {
+	switch typ {
+	case "http":
+		return "WEB"
+	case "tcp":
+		return "TCP"
+	case "ping":
+		return "ICMP"
+	case "dns":
+		return "DNS"
+	case "tls":
+		return "TLS"
+	case "push":
+		return "PUSH"
+	}
+	return "?"
 }
 
 // Status values, as stored.
@@ -752,4 +875,13 @@ func (f MonitorForm) section() string {
 		return "new"
 	}
 	return "monitors"
+}
+
+// degradedLabel names the latency threshold for the kind: a push
+// monitor's latency is its run time.
+func degradedLabel(typ string) string {
+	if typ == "push" {
+		return "Slow run (ms)"
+	}
+	return "Slow response (ms)"
 }
