@@ -268,6 +268,7 @@ func (a *App) apiMonitorTypes(w http.ResponseWriter, r *http.Request) {
 	var items []monitorTypeJSON
 	for _, t := range checker.Types() {
 		j := monitorTypeJSON{Type: t, Reasons: []reasonJSON{}}
+		j.Fields = append([]settings.FieldInfo{}, t.Fields...) // [] rather than null for a type without settings
 		for _, c := range t.Reasons {
 			j.Reasons = append(j.Reasons, reasonJSON{c, reason.Label(c)})
 		}

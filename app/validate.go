@@ -145,7 +145,7 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 			fe.add("type", "%s", err.Error())
 		}
 	}
-	if creating && m.Type == checker.TypePush && in.Confirmations == nil {
+	if m.Type == checker.TypePush && (creating || prevType != m.Type) && in.Confirmations == nil {
 		m.Confirmations = 1 // a missed run is news at once, not a period later
 	}
 	if !isHTTP {
