@@ -222,13 +222,22 @@ type MonitorKind struct {
 // ConfigItem is one line of the configuration card.
 type ConfigItem struct{ Label, Value string }
 
+// configItems are the settings lines of the configuration card; a push
+// monitor's schedule is shown whole instead.
+func (k MonitorKind) configItems() []ConfigItem {
+	if k.Type == "push" {
+		return nil
+	}
+	return k.Settings
+}
+
 // isHTTP tells whether the page is an HTTP monitor's.
 func (k MonitorKind) isHTTP() bool { return k.Type == "" || k.Type == "http" }
 
 // certDays is how many whole days the certificate has left (negative when
 // expired).
 func certDays(now, exp time.Time) int {
-	return int(math.Floor(exp.Sub(now).Hours() / 24))
+	return int(math.Round(exp.Sub(now).Hours() / 24))
 }
 
 // certText says when a certificate expires, for people.
@@ -875,6 +884,34 @@ func (f MonitorForm) section() string {
 		return "new"
 	}
 	return "monitors"
+}
+
+// settingsInUse tells whether any of the form's settings has a value or an
+// error, so a folded section opens.
+func (f MonitorForm) settingsInUse() bool {
+	for _, fd := range f.Settings {
+		if strings.TrimSpace(fd.Value) != "" || fd.Checked || f.Errors[settingName(fd.Name)] != "" {
+			return true
+		}
+	}
+	return f.Errors["settings"] != ""
+}
+
+// namePlaceholder suggests a name for a monitor of the kind.
+func namePlaceholder(typ string) string {
+	switch typ {
+	case "tcp":
+		return "NAS SSH"
+	case "ping":
+		return "Router"
+	case "dns":
+		return "Pi-hole"
+	case "tls":
+		return "Shop certificate"
+	case "push":
+		return "Nightly backup"
+	}
+	return "Marketing site"
 }
 
 // degradedLabel names the latency threshold for the kind: a push
