@@ -164,7 +164,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if from == "" {
 		from = "upwatch@" + cmp.Or(hostname, "localhost")
 	}
-	baseURL := cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(cfg.Port)))
+	// Listen before anything names this server's address: with PORT=0 the
+	// port is known only now, and push URLs and alert links carry it.
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("PORT: %w", err)
+	}
+	defer ln.Close()
+	baseURL := cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
 	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
 		BaseURL: baseURL,
 		Options: notify.Options{From: from},
@@ -198,10 +205,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}()
 	defer func() { stopAlerts(); <-alertsDone }()
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
-	if err != nil {
-		return fmt.Errorf("PORT: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -174,6 +174,10 @@ func monitorRow(m store.Monitor) views.MonitorRow {
 		ID: m.ID, Name: m.Name, URL: m.URL, Status: m.State.Status, StatusSince: m.State.Since,
 		IntervalSeconds: int(m.Interval / time.Second),
 	}
+	if row.URL == "" { // a kind without a target (push): say what it is
+		t, _ := checker.LookupType(m.Type)
+		row.URL = t.Label
+	}
 	if c := m.LastCheck; c != nil {
 		row.LastCheckedAt, row.LastLatencyMS, row.LastStatusCode = c.At, ms(c.Latency), c.StatusCode
 		row.LastReason, row.LastError = c.Reason, c.Error
