@@ -203,3 +203,58 @@ func TestPushMonitor(t *testing.T) {
 		t.Errorf("deliveries %v, want %v", k, want)
 	}
 }
+
+// A restart does not forgive a missed run: deadlines are rebuilt from the
+// newest stored check.
+func TestPushDeadlinesRebuiltAtStart(t *testing.T) {
+	b := testredis.Mini(t)
+	st, u := openStore(t)
+	ctx := context.Background()
+	m, err := st.CreateMonitor(ctx, store.Monitor{
+		UserID: u.ID, Name: "backup", Type: TypePush, Settings: json.RawMessage(`{"period_seconds":3600,"grace_seconds":600}`),
+		Interval: time.Minute, Timeout: time.Second, Confirmations: 1, PushToken: "restart-token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	// The last ping was two hours ago, while the server was down.
+	err = st.SaveChecks(ctx, []store.Check{{MonitorID: m.ID, Region: LocalRegion, At: now.Add(-2 * time.Hour), OK: true}},
+		[]store.StateUpdate{{MonitorID: m.ID, State: store.MonitorState{Status: store.StatusUp, Since: now.Add(-2 * time.Hour)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(st, NewQueue(b.Client), Config{LocalWorkers: 1, Logger: quietLogger(), Now: func() time.Time { return now }})
+	startChecker(t, c)
+	eventually(t, 3*time.Second, "late right after the start", func() bool {
+		m := status(t, st, m.ID)
+		return m.State.Status == store.StatusDown && m.LastCheck.Reason == "late"
+	})
+	// Its time is when the run was due (last ping + period + grace), not now.
+	if lc := status(t, st, m.ID).LastCheck; !lc.At.Equal(now.Add(-2 * time.Hour).Add(70 * time.Minute).UTC()) {
+		t.Errorf("late check at %v, want the deadline %v", lc.At, now.Add(-50*time.Minute))
+	}
+}
+
+// Runs missed while the server was stopped make one late check, not one
+// per missed run.
+func TestPushOverdueSkipsMissedRuns(t *testing.T) {
+	b := newPushBook()
+	sched, err := parsePushSchedule(json.RawMessage(`{"period_seconds":60,"grace_seconds":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(365 * 24 * time.Hour)
+	m := &pushMon{id: 1, active: true, sched: sched, late: t0, index: -1}
+	b.byID[1] = m
+	b.fix(m)
+	if got := b.overdue(now); len(got) != 1 || got[0].Outcome.Reason != "late" {
+		t.Fatalf("overdue after a year away = %d results, want 1 late", len(got))
+	}
+	if !m.late.After(now) || m.late.After(now.Add(time.Minute)) {
+		t.Errorf("next deadline %v, want the first one after %v", m.late, now)
+	}
+	if got := b.overdue(now); len(got) != 0 {
+		t.Errorf("a second pass found %d more", len(got))
+	}
+}

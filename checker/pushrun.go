@@ -122,7 +122,16 @@ func (b *pushBook) overdue(now time.Time) []Result {
 			m.started = time.Time{}
 		} else {
 			o.Error = "no ping by " + at.UTC().Format("2006-01-02 15:04:05 MST")
+			// Runs missed while the server was stopped are one late check,
+			// not a burst of them: skip to the first deadline to come.
 			m.late = m.sched.nextLate(m.late)
+			for i := 0; !m.late.After(now); i++ {
+				if i == 1000 {
+					m.late = m.sched.deadline(now)
+					break
+				}
+				m.late = m.sched.nextLate(m.late)
+			}
 		}
 		out = append(out, Result{MonitorID: m.id, Region: LocalRegion, Due: at.UnixMilli(), Outcome: o})
 		heap.Fix(&b.h, 0)
