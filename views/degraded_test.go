@@ -265,3 +265,11 @@ func TestDegradedText(t *testing.T) {
 		t.Errorf("title %q", got)
 	}
 }
+
+func TestDegradedAlertKind(t *testing.T) {
+	doc := parse(t, render(t, alertKind(KindDegraded)))
+	k := byClass(doc, "kind")
+	if len(k) != 1 || !hasClass(k[0], "kind-degraded") || strings.TrimSpace(textOf(k[0])) != "Degraded" || len(find(k[0], "svg")) != 1 {
+		t.Errorf("degraded alert kind: %v %q", k, textOf(doc))
+	}
+}
