@@ -20,12 +20,13 @@ import (
 // overview page: 10,000 monitors cost a page of 100, not 10,000 bars.
 const overviewPageSize = 100
 
-// favicon is the overall state shown in the tab icon.
+// favicon is the overall state shown in the tab icon: degraded monitors
+// pass their checks, so they count as up.
 func favicon(counts map[string]int) string {
 	switch {
 	case counts[store.StatusDown] > 0:
 		return "down"
-	case counts[store.StatusUp] > 0:
+	case counts[store.StatusUp]+counts[store.StatusDegraded] > 0:
 		return "up"
 	}
 	return ""
@@ -43,7 +44,7 @@ func (a *App) livePage(r *http.Request, title string) (views.Page, error) {
 	return p, nil
 }
 
-var statusOrder = map[string]int{store.StatusDown: 0, store.StatusPending: 1, store.StatusUp: 2, store.StatusPaused: 3}
+var statusOrder = map[string]int{store.StatusDown: 0, store.StatusDegraded: 1, store.StatusPending: 2, store.StatusUp: 3, store.StatusPaused: 4}
 
 func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -70,7 +71,8 @@ func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	o.Page = a.page(r, "Monitors")
 	o.Page.Live = true
 	o.Up, o.Down, o.Pending, o.Paused = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused]
-	o.Total = o.Up + o.Down + o.Pending + o.Paused
+	o.Degraded = counts[store.StatusDegraded]
+	o.Total = o.Up + o.Degraded + o.Down + o.Pending + o.Paused
 	o.Page.Favicon = favicon(counts)
 	rows, err := a.overviewRows(r, shown, o.BarsDaily)
 	if err != nil {
@@ -128,7 +130,7 @@ func (a *App) overviewRows(r *http.Request, mons []store.Monitor, daily bool) ([
 				continue
 			}
 			bar := &row.Bars[j]
-			bar.Up, bar.Down, bar.AvgMS = b.Up, b.Down, ms(b.Avg)
+			bar.Up, bar.Down, bar.Degraded, bar.AvgMS = b.Up, b.Down, b.Degraded, ms(b.Avg)
 			bar.Uptime = percent(store.Uptime{Up: b.Up, Down: b.Down})
 		}
 		rows[i] = row
@@ -174,7 +176,7 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		up := u[m.ID]
-		p.Uptime = append(p.Uptime, views.UptimeStat{Label: win.label, Percent: percent(up), Up: up.Up, Down: up.Down})
+		p.Uptime = append(p.Uptime, views.UptimeStat{Label: win.label, Percent: percent(up), Up: up.Up, Down: up.Down, Degraded: up.Degraded})
 	}
 	rng := r.URL.Query().Get("range")
 	span, ok := chartRanges[rng]
@@ -215,7 +217,7 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range checks {
 		p.Checks = append(p.Checks, views.CheckRow{
-			At: c.At, OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
+			At: c.At, OK: c.OK, Degraded: c.OK && c.Degraded, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
 			DNSMS: ms(c.Phases.DNS), ConnectMS: ms(c.Phases.Connect), TLSMS: ms(c.Phases.TLS),
 			TTFBMS: ms(c.Phases.TTFB), TransferMS: ms(c.Phases.Transfer), Reason: c.Reason, Error: c.Error,
 		})

@@ -14,7 +14,9 @@
 
   var doc = document;
   var body = doc.body;
-  var LABELS = { up: "Up", down: "Down", pending: "Pending", paused: "Paused" };
+  // Mirrors views.StatusLabel. A degraded monitor passes its checks: it
+  // keeps the "up" tab icon, only "down" turns it red.
+  var LABELS = { up: "Up", degraded: "Degraded", down: "Down", pending: "Pending", paused: "Paused" };
   var skew = 0; // the server's clock minus ours, from <body data-now>
 
   function readNow(d) {

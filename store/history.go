@@ -157,7 +157,7 @@ func (s *Store) Uptime(ctx context.Context, monitorIDs []int64, from, to time.Ti
 // of one period are adjacent and Buckets adds them up as they come: cheaper
 // than a GROUP BY, whose per-group set-up costs more than the sums.
 func bucketsSQL(table string, n int) string {
-	return `SELECT monitor_id, ts, up, down, lat_n, lat_sum_us FROM ` + table + `
+	return `SELECT monitor_id, ts, up, down, degraded, lat_n, lat_sum_us FROM ` + table + `
 		WHERE ts >= ? AND ts < ? AND monitor_id IN (` + inList(n) + `)
 		ORDER BY monitor_id, ts`
 }
@@ -165,7 +165,8 @@ func bucketsSQL(table string, n int) string {
 // Buckets returns each monitor's history bar over [from, to), snapped
 // outward to whole hours (or UTC days if daily): one Bucket per hour or day
 // that has checks, all regions together, oldest first. Avg is over the
-// checks with a latency. Monitors without checks are absent.
+// checks with a latency; Degraded sums the roll-ups' degraded checks.
+// Monitors without checks are absent.
 func (s *Store) Buckets(ctx context.Context, monitorIDs []int64, from, to time.Time, daily bool) (map[int64][]Bucket, error) {
 	table, unit := "hourly", hourMS
 	if daily {
@@ -192,7 +193,7 @@ func (s *Store) Buckets(ctx context.Context, monitorIDs []int64, from, to time.T
 			bars []Bucket
 		)
 		flush := func() {
-			b := Bucket{At: fromMillis(cur.ts), Up: cur.up, Down: cur.down}
+			b := Bucket{At: fromMillis(cur.ts), Up: cur.up, Down: cur.down, Degraded: cur.degraded}
 			if cur.n > 0 {
 				b.Avg = fromMicros(cur.sum / cur.n)
 			}
@@ -200,11 +201,12 @@ func (s *Store) Buckets(ctx context.Context, monitorIDs []int64, from, to time.T
 		}
 		for rows.Next() {
 			var r rollup
-			if err := rows.Scan(&r.monitorID, &r.ts, &r.up, &r.down, &r.n, &r.sum); err != nil {
+			if err := rows.Scan(&r.monitorID, &r.ts, &r.up, &r.down, &r.degraded, &r.n, &r.sum); err != nil {
 				return err
 			}
 			if have && r.monitorID == cur.monitorID && r.ts == cur.ts {
 				cur.up, cur.down, cur.n, cur.sum = cur.up+r.up, cur.down+r.down, cur.n+r.n, cur.sum+r.sum
+				cur.degraded += r.degraded
 				continue // another region of the same period
 			}
 			if have {

@@ -234,3 +234,55 @@ func TestHistoryQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+func TestBucketsDegraded(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := newUser(t, s, "a@example.com")
+	m := newMonitor(t, s, u.ID)
+	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	// Hour 10: 60 checks in each of two regions, every 6th degraded in
+	// one, every 10th in the other. Hour 11: none degraded; a failed
+	// check marked degraded does not count (only up checks can be).
+	var batch []Check
+	for i, c := range checksEvery(m.ID, start, time.Hour, time.Minute, true) {
+		c.Degraded = i%6 == 0
+		batch = append(batch, c)
+		c.Region, c.Degraded = "eu", i%10 == 0
+		batch = append(batch, c)
+	}
+	batch = append(batch, checksEvery(m.ID, start.Add(time.Hour), time.Hour, time.Minute, true)...)
+	bad := checksEvery(m.ID, start.Add(time.Hour+30*time.Second), time.Minute, time.Minute, false)
+	bad[0].Degraded = true
+	batch = append(batch, bad...)
+	if err := s.SaveChecks(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, daily := range []bool{false, true} {
+		got, err := s.Buckets(ctx, []int64{m.ID}, start, start.Add(2*time.Hour), daily)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bars := got[m.ID]
+		var want []Bucket
+		if daily {
+			want = []Bucket{{At: start.Truncate(24 * time.Hour), Up: 180, Down: 1, Degraded: 16}}
+		} else {
+			want = []Bucket{{At: start, Up: 120, Degraded: 16}, {At: start.Add(time.Hour), Up: 60, Down: 1}}
+		}
+		if len(bars) != len(want) {
+			t.Fatalf("daily=%v: %+v", daily, bars)
+		}
+		for i := range want {
+			b := bars[i]
+			if !b.At.Equal(want[i].At) || b.Up != want[i].Up || b.Down != want[i].Down || b.Degraded != want[i].Degraded {
+				t.Errorf("daily=%v bucket %d = %+v, want %+v", daily, i, b, want[i])
+			}
+		}
+	}
+	// Uptime agrees.
+	up, err := s.Uptime(ctx, []int64{m.ID}, start, start.Add(2*time.Hour))
+	if err != nil || up[m.ID] != (Uptime{Up: 180, Down: 1, Degraded: 16}) {
+		t.Errorf("Uptime = %+v, %v", up[m.ID], err)
+	}
+}

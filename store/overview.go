@@ -11,7 +11,7 @@ type MonitorQuery struct {
 	UserID int64
 	Search string // substring of the name or URL, case-insensitive (ASCII)
 	Status string // "" or one status
-	Sort   string // "" (down first, then pending, up, paused; by name), "name", "latency" (slowest first)
+	Sort   string // "" (down first, then degraded, pending, up, paused; by name), "name", "latency" (slowest first)
 	Limit  int    // <= 0: 100
 }
 
@@ -35,7 +35,7 @@ func (s *Store) QueryMonitors(ctx context.Context, q MonitorQuery) ([]Monitor, i
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM monitors WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: query monitors: %w", err)
 	}
-	order := `CASE status WHEN 'down' THEN 0 WHEN 'pending' THEN 1 WHEN 'up' THEN 2 ELSE 3 END, name COLLATE NOCASE, id`
+	order := `CASE status WHEN 'down' THEN 0 WHEN 'degraded' THEN 1 WHEN 'pending' THEN 2 WHEN 'up' THEN 3 ELSE 4 END, name COLLATE NOCASE, id`
 	switch q.Sort {
 	case "name":
 		order = `name COLLATE NOCASE, id`

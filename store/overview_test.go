@@ -70,3 +70,61 @@ func TestQueryMonitors(t *testing.T) {
 		t.Errorf("counts: %v %v", counts, err)
 	}
 }
+
+func TestQueryMonitorsDegraded(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := newUser(t, s, "a@example.com")
+	mk := func(name, status string) Monitor {
+		m := sampleMonitor(u.ID)
+		m.Name = name
+		m, err := s.CreateMonitor(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != StatusPending {
+			at := time.Now().UTC().Truncate(time.Millisecond)
+			c := Check{MonitorID: m.ID, Region: "local", At: at, OK: status != StatusDown, Degraded: status == StatusDegraded, StatusCode: 200}
+			if err := s.SaveChecks(ctx, []Check{c}, []StateUpdate{{MonitorID: m.ID, State: MonitorState{Status: status, Since: at}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m
+	}
+	// Named so that by name alone the order would be different.
+	mk("a up", StatusUp)
+	mk("b pending", StatusPending)
+	mk("c degraded", StatusDegraded)
+	mk("d down", StatusDown)
+	mk("e degraded", StatusDegraded)
+	names := func(ms []Monitor) string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct {
+		q     MonitorQuery
+		want  string
+		total int
+	}{
+		{MonitorQuery{}, "[d down c degraded e degraded b pending a up]", 5}, // degraded right after down
+		{MonitorQuery{Status: StatusDegraded}, "[c degraded e degraded]", 2},
+		{MonitorQuery{Status: StatusDegraded, Search: "e deg"}, "[e degraded]", 1},
+		{MonitorQuery{Status: StatusUp}, "[a up]", 1}, // degraded is not up here
+	} {
+		c.q.UserID = u.ID
+		got, total, err := s.QueryMonitors(ctx, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names(got) != c.want || total != c.total {
+			t.Errorf("%+v: got %s (%d), want %s (%d)", c.q, names(got), total, c.want, c.total)
+		}
+	}
+	counts, err := s.StatusCounts(ctx, u.ID)
+	if err != nil || counts[StatusDegraded] != 2 || counts[StatusUp] != 1 || counts[StatusDown] != 1 {
+		t.Errorf("counts: %v %v", counts, err)
+	}
+}

@@ -217,8 +217,10 @@ type LatencyPoint struct {
 }
 
 // Bucket is one period of a monitor's history bar (an hour or a day).
+// Degraded counts the up checks that were degraded (a part of Up).
 type Bucket struct {
 	At       time.Time
 	Up, Down int64
+	Degraded int64
 	Avg      time.Duration
 }

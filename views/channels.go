@@ -117,6 +117,7 @@ const (
 	KindUp       = "up"
 	KindReminder = "reminder"
 	KindTest     = "test"
+	KindDegraded = "degraded" // sent when a monitor that alerts on it becomes degraded
 )
 
 // channelURL is a channel's page, or a page or action under it ("edit",
@@ -215,6 +216,8 @@ func kindLabel(k string) string {
 		return "Reminder"
 	case KindTest:
 		return "Test"
+	case KindDegraded:
+		return "Degraded"
 	}
 	return orDefault(k, "Alert")
 }
@@ -222,7 +225,7 @@ func kindLabel(k string) string {
 // kindClass is the class of an alert kind label.
 func kindClass(k string) string {
 	switch k {
-	case KindDown, KindUp, KindReminder, KindTest:
+	case KindDown, KindUp, KindReminder, KindTest, KindDegraded:
 		return "kind kind-" + k
 	}
 	return "kind"

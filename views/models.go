@@ -54,7 +54,7 @@ type AuthForm struct {
 type MonitorRow struct {
 	ID              int64
 	Name, URL       string
-	Status          string // pending|up|down|paused
+	Status          string // pending|up|degraded|down|paused
 	StatusSince     time.Time
 	LastCheckedAt   time.Time // zero = never checked
 	LastLatencyMS   float64
@@ -69,6 +69,7 @@ type MonitorsPage struct {
 	Page
 	Rows                      []MonitorRow
 	Up, Down, Pending, Paused int
+	Degraded                  int
 }
 
 // Bar is one period of the history bar on the overview.
@@ -77,6 +78,7 @@ type Bar struct {
 	Label    string   // tooltip heading, e.g. "24 Nov 14:00" or "24 Nov"
 	Uptime   *float64 // percent; nil = no checks in that period ("No data")
 	Up, Down int64
+	Degraded int64 // up checks that were degraded (a part of Up)
 	AvgMS    float64
 }
 
@@ -95,7 +97,8 @@ type Overview struct {
 	Page
 	Rows                             []OverviewRow // already filtered and sorted by the server
 	Up, Down, Pending, Paused, Total int           // counts over all monitors, not the filter
-	Query, State, Sort               string        // current filter: q, state (""|up|down|pending|paused), sort (""=status|name|latency)
+	Degraded                         int           // counted apart from Up (and in Total)
+	Query, State, Sort               string        // current filter: q, state (""|up|degraded|down|pending|paused), sort (""=status|name|latency)
 	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
 }
 
@@ -104,6 +107,7 @@ type UptimeStat struct {
 	Label    string   // e.g. "24 hours"
 	Percent  *float64 // nil = no data
 	Up, Down int64
+	Degraded int64 // up checks that were degraded (a part of Up)
 }
 
 // ChartPoint is one point (a raw check or a roll-up bucket) of the
@@ -187,6 +191,7 @@ type SettingsPage struct {
 type CheckRow struct {
 	At                                                     time.Time
 	OK                                                     bool
+	Degraded                                               bool // passed, but slowly or with a warning
 	StatusCode                                             int
 	LatencyMS, DNSMS, ConnectMS, TLSMS, TTFBMS, TransferMS float64
 	Reason, Error                                          string
@@ -358,10 +363,11 @@ func typeMark(typ string) string {
 
 // Status values, as stored.
 const (
-	StatusPending = "pending"
-	StatusUp      = "up"
-	StatusDown    = "down"
-	StatusPaused  = "paused"
+	StatusPending  = "pending"
+	StatusUp       = "up"
+	StatusDegraded = "degraded" // checks pass, but slowly or with a warning
+	StatusDown     = "down"
+	StatusPaused   = "paused"
 )
 
 // formMethods are the methods offered by the monitor form, in display order.
@@ -391,18 +397,21 @@ func statusRank(s string) int {
 	switch s {
 	case StatusDown:
 		return 0
-	case StatusPending:
+	case StatusDegraded:
 		return 1
-	case StatusUp:
+	case StatusPending:
 		return 2
-	case StatusPaused:
+	case StatusUp:
 		return 3
+	case StatusPaused:
+		return 4
 	}
-	return 4
+	return 5
 }
 
-// SortRows returns a copy of rows ordered down, pending, up, paused (unknown
-// statuses last), keeping the given order within each status.
+// SortRows returns a copy of rows ordered down, degraded, pending, up,
+// paused (unknown statuses last), keeping the given order within each
+// status.
 // MonitorsList sorts with it, so handlers need not.
 func SortRows(rows []MonitorRow) []MonitorRow {
 	out := slices.Clone(rows)
@@ -419,6 +428,8 @@ func StatusLabel(s string) string {
 		return "Up"
 	case StatusDown:
 		return "Down"
+	case StatusDegraded:
+		return "Degraded"
 	case StatusPending:
 		return "Pending"
 	case StatusPaused:
@@ -430,7 +441,7 @@ func StatusLabel(s string) string {
 // statusKey is a status restricted to the known set, for class names.
 func statusKey(s string) string {
 	switch s {
-	case StatusUp, StatusDown, StatusPending, StatusPaused:
+	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused:
 		return s
 	}
 	return "unknown"
@@ -860,6 +871,30 @@ func checksText(up, down int64) string {
 		return "No checks"
 	}
 	return groupDigits(up) + " up · " + groupDigits(down) + " down"
+}
+
+// degradedText is the share of an uptime window's checks that were
+// degraded, "0.52% degraded" ("<0.01% degraded" for a few in many), or ""
+// when none were.
+func (u UptimeStat) degradedText() string {
+	n := u.Up + u.Down
+	if u.Degraded <= 0 || n <= 0 {
+		return ""
+	}
+	p := float64(u.Degraded) * 100 / float64(n)
+	if p < 0.01 {
+		return "<0.01% degraded"
+	}
+	return string(appendPercent(nil, p)) + " degraded"
+}
+
+// degradedTitle is the tooltip of degradedText: the count behind it.
+func (u UptimeStat) degradedTitle() string {
+	checks := " degraded checks"
+	if u.Degraded == 1 {
+		checks = " degraded check"
+	}
+	return groupDigits(u.Degraded) + checks + ", counted as up"
 }
 
 // mainAttrs are the live hooks on <main> of the monitor page.

@@ -46,6 +46,19 @@ var barClasses = [...]string{"b0", "b1", "b2", "b3", "b4"}
 // BarClass is the CSS class of a history-bar period ("b0" no data … "b4").
 func BarClass(uptime *float64) string { return barClasses[BarLevel(uptime)] }
 
+// barDegraded is the class added to a period with degraded checks: a tint
+// on top of its uptime colour.
+const barDegradedClass = " bd"
+
+// Class is the CSS class of the period: BarClass, plus " bd" when some
+// checks were degraded.
+func (p *Bar) Class() string {
+	if p.Degraded > 0 && p.Uptime != nil {
+		return BarClass(p.Uptime) + barDegradedClass
+	}
+	return BarClass(p.Uptime)
+}
+
 // UptimeText is an uptime percentage for people: "100%", "99.95%", "—" for
 // no data. It rounds down, so anything short of 100 never shows as 100%.
 func UptimeText(p *float64) string {
@@ -126,6 +139,11 @@ func appendBarTitle(b []byte, p *Bar, label string) []byte {
 	b = append(b, " up, "...)
 	b = strconv.AppendInt(b, p.Down, 10)
 	b = append(b, " down"...)
+	if p.Degraded > 0 {
+		b = append(b, " · "...)
+		b = strconv.AppendInt(b, p.Degraded, 10)
+		b = append(b, " degraded"...)
+	}
 	if p.Up > 0 {
 		b = append(b, " · avg "...)
 		b = appendMS(b, p.AvgMS)
@@ -138,10 +156,10 @@ func appendBarTitle(b []byte, p *Bar, label string) []byte {
 // calls for 10,000 monitors), so it fills a stack array and appends once;
 // the text is the same as appendBarTitle's.
 func appendBar(b []byte, p *Bar, label string) []byte {
-	const maxLabel, room = 64, 224
-	if len(label) > maxLabel || p.Up < 0 || p.Down < 0 || !(p.AvgMS < 1e9) {
+	const maxLabel, room = 64, 256
+	if len(label) > maxLabel || p.Up < 0 || p.Down < 0 || p.Degraded < 0 || !(p.AvgMS < 1e9) {
 		b = append(b, `<i class="`...)
-		b = append(b, barClasses[BarLevel(p.Uptime)]...)
+		b = append(b, p.Class()...)
 		b = append(b, `" title="`...)
 		b = appendBarTitle(b, p, label)
 		return append(b, `"></i>`...)
@@ -152,6 +170,9 @@ func appendBar(b []byte, p *Bar, label string) []byte {
 	n := copy(t, `<i class="b`)
 	t[n] = byte('0' + BarLevel(p.Uptime))
 	n++
+	if p.Degraded > 0 && p.Uptime != nil {
+		n += copy(t[n:], barDegradedClass)
+	}
 	n += copy(t[n:], `" title="`)
 	if label != "" {
 		n += copy(t[n:], label)
@@ -167,6 +188,11 @@ func appendBar(b []byte, p *Bar, label string) []byte {
 		n += copy(t[n:], " up, ")
 		n += len(appendCount(t[n:n], p.Down))
 		n += copy(t[n:], " down")
+		if p.Degraded > 0 {
+			n += copy(t[n:], " · ")
+			n += len(appendCount(t[n:n], p.Degraded))
+			n += copy(t[n:], " degraded")
+		}
 		if p.Up > 0 {
 			n += copy(t[n:], " · avg ")
 			n += len(appendMS(t[n:n], p.AvgMS))
@@ -195,11 +221,13 @@ func appendCount(b []byte, v int64) []byte {
 }
 
 // BarTitle is the tooltip of a history-bar period, e.g.
-// "24 Nov 14:00\n99.95% · 1439 up, 1 down · avg 123 ms".
+// "24 Nov 14:00\n99.95% · 1439 up, 1 down · 12 degraded · avg 123 ms" (no
+// "degraded" part when none were).
 func BarTitle(p Bar) string { return string(appendBarTitle(nil, &p, templ.EscapeString(p.Label))) }
 
 // BarSummary is the accessible summary of a whole history bar, e.g.
-// "Last 90 days: 99.95% uptime, 2 days with failures".
+// "Last 90 days: 99.95% uptime, 2 days with failures" (then ", 3 days
+// degraded" if some had degraded checks).
 func BarSummary(bars []Bar, daily bool) string {
 	var t barTotals
 	for i := range bars {
@@ -210,8 +238,8 @@ func BarSummary(bars []Bar, daily bool) string {
 
 // barTotals sums up a history bar for its summary.
 type barTotals struct {
-	periods, failing int
-	up, down         int64
+	periods, failing, degraded int
+	up, down                   int64
 }
 
 func (t *barTotals) add(p *Bar) {
@@ -220,6 +248,9 @@ func (t *barTotals) add(p *Bar) {
 	t.down += max(p.Down, 0)
 	if p.Uptime != nil && *p.Uptime < 100 {
 		t.failing++
+	}
+	if p.Uptime != nil && p.Degraded > 0 {
+		t.degraded++
 	}
 }
 
@@ -255,6 +286,17 @@ func (t *barTotals) appendSummary(b []byte, daily bool) []byte {
 		b = append(b, ' ')
 		b = append(b, units...)
 		b = append(b, " with failures"...)
+	}
+	if t.degraded > 0 {
+		b = append(b, ", "...)
+		b = strconv.AppendInt(b, int64(t.degraded), 10)
+		b = append(b, ' ')
+		if t.degraded == 1 {
+			b = append(b, unit...)
+		} else {
+			b = append(b, units...)
+		}
+		b = append(b, " degraded"...)
 	}
 	return b
 }
@@ -299,6 +341,7 @@ func historyBar(bars []Bar, daily bool, lc *labelCache) templ.Component {
 var filterStates = []struct{ Value, Label string }{
 	{"", "All states"},
 	{StatusDown, "Down"},
+	{StatusDegraded, "Degraded"},
 	{StatusPending, "Pending"},
 	{StatusUp, "Up"},
 	{StatusPaused, "Paused"},
@@ -367,6 +410,8 @@ func (o Overview) count(state string) int {
 		return o.Up
 	case StatusDown:
 		return o.Down
+	case StatusDegraded:
+		return o.Degraded
 	case StatusPending:
 		return o.Pending
 	case StatusPaused:
@@ -412,7 +457,7 @@ func (o Overview) matchText() string {
 // overviewFromList adapts the old MonitorsPage to the overview: no history
 // yet, sorted down first.
 func overviewFromList(p MonitorsPage) Overview {
-	o := Overview{Page: p.Page, Up: p.Up, Down: p.Down, Pending: p.Pending, Paused: p.Paused, Total: len(p.Rows), BarsDaily: true}
+	o := Overview{Page: p.Page, Up: p.Up, Down: p.Down, Degraded: p.Degraded, Pending: p.Pending, Paused: p.Paused, Total: len(p.Rows), BarsDaily: true}
 	for _, r := range SortRows(p.Rows) {
 		o.Rows = append(o.Rows, OverviewRow{MonitorRow: r})
 	}

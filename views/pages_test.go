@@ -79,7 +79,7 @@ func sampleMonitorPage() MonitorPage {
 	m := sampleRows()[2]
 	p := MonitorPage{Page: testPage("Payments API", "ada@example.com"), Monitor: m, Method: "GET", TimeoutSeconds: 10, Confirmations: 2, Checks: sampleChecks()}
 	p.Live, p.Favicon = true, StatusDown
-	p.Uptime = []UptimeStat{{"24 hours", pct(97.91), 1410, 30}, {"7 days", pct(99.7), 10050, 30}, {"30 days", pct(99.62), 43034, 166}, {"90 days", nil, 0, 0}}
+	p.Uptime = []UptimeStat{{"24 hours", pct(97.91), 1410, 30, 0}, {"7 days", pct(99.7), 10050, 30, 0}, {"30 days", pct(99.62), 43034, 166, 0}, {"90 days", nil, 0, 0, 0}}
 	p.Chart = sampleChart(24)
 	p.Incidents = []IncidentRow{
 		{ID: 12, StartedAt: testNow.Add(-3 * time.Minute), Duration: 3 * time.Minute, Reason: "timeout", Error: "context deadline exceeded"},
@@ -207,10 +207,12 @@ func TestBarTitleFormats(t *testing.T) {
 		{Bar{Uptime: pct(100), Up: 12345678, AvgMS: 1234.5}, "100% · 12345678 up, 0 down · avg 1,235 ms"},
 		{Bar{Label: "<b>", Uptime: pct(100), Up: 1, AvgMS: 7.46}, "&lt;b&gt;\n100% · 1 up, 0 down · avg 7.5 ms"},
 		{Bar{Label: strings.Repeat("L", 100), Uptime: pct(100), Up: 1, AvgMS: math.Inf(1)}, strings.Repeat("L", 100) + "\n100% · 1 up, 0 down · avg —"},
+		{Bar{Label: "24 Nov", Uptime: pct(99.5), Up: 1433, Down: 7, Degraded: 12, AvgMS: 812}, "24 Nov\n99.50% · 1433 up, 7 down · 12 degraded · avg 812 ms"},
+		{Bar{Label: strings.Repeat("L", 100), Uptime: pct(100), Up: 3, Degraded: 3, AvgMS: 900}, strings.Repeat("L", 100) + "\n100% · 3 up, 0 down · 3 degraded · avg 900 ms"},
 	} {
 		// The fast path (appendBar) and the plain one must agree.
 		got := string(appendBar(nil, &tt.b, templEscape(tt.b.Label)))
-		want := `<i class="` + BarClass(tt.b.Uptime) + `" title="` + tt.want + `"></i>`
+		want := `<i class="` + tt.b.Class() + `" title="` + tt.want + `"></i>`
 		if got != want {
 			t.Errorf("appendBar:\n got %q\nwant %q", got, want)
 		}
@@ -275,7 +277,7 @@ func TestOverviewLiveHooks(t *testing.T) {
 	if !slices.Equal(order, []string{"down", "pending", "up", "paused"}) {
 		t.Errorf("row order %v", order)
 	}
-	for _, s := range []string{"up", "down", "pending", "paused"} {
+	for _, s := range []string{"up", "degraded", "down", "pending", "paused"} {
 		if len(find(doc, "span", "data-count", s)) != 1 {
 			t.Errorf("no count for %s", s)
 		}
@@ -346,7 +348,7 @@ func TestOverviewFilterForm(t *testing.T) {
 		}
 		return vals, sel
 	}
-	if v, sel := opts("state"); !slices.Equal(v, []string{"", "down", "pending", "up", "paused"}) || sel != "up" {
+	if v, sel := opts("state"); !slices.Equal(v, []string{"", "down", "degraded", "pending", "up", "paused"}) || sel != "up" {
 		t.Errorf("state options %v selected %q", v, sel)
 	}
 	if v, sel := opts("sort"); !slices.Equal(v, []string{"", "name", "latency"}) || sel != "name" {
@@ -360,10 +362,11 @@ func TestOverviewFilterForm(t *testing.T) {
 		links[strings.TrimPrefix(strings.Fields(mustAttr(a, "class"))[1], "summary-")] = h
 	}
 	want := map[string]string{
-		"down":    "/?bars=hours&sort=name&state=down",
-		"pending": "/?bars=hours&sort=name&state=pending",
-		"up":      "/?bars=hours&sort=name",
-		"paused":  "/?bars=hours&sort=name&state=paused",
+		"down":     "/?bars=hours&sort=name&state=down",
+		"degraded": "/?bars=hours&sort=name&state=degraded",
+		"pending":  "/?bars=hours&sort=name&state=pending",
+		"up":       "/?bars=hours&sort=name",
+		"paused":   "/?bars=hours&sort=name&state=paused",
 	}
 	for k, v := range want {
 		if links[k] != v {

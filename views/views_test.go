@@ -640,7 +640,7 @@ func TestFormatters(t *testing.T) {
 			t.Errorf("IntervalText(%d) = %q, want %q", s, got, want)
 		}
 	}
-	for s, want := range map[string]string{StatusUp: "Up", StatusDown: "Down", StatusPending: "Pending", StatusPaused: "Paused", "x": "Unknown"} {
+	for s, want := range map[string]string{StatusUp: "Up", StatusDegraded: "Degraded", StatusDown: "Down", StatusPending: "Pending", StatusPaused: "Paused", "x": "Unknown"} {
 		if got := StatusLabel(s); got != want {
 			t.Errorf("StatusLabel(%q) = %q, want %q", s, got, want)
 		}
@@ -657,7 +657,7 @@ func TestFormatters(t *testing.T) {
 }
 
 func TestStatusPillHasWordAndIcon(t *testing.T) {
-	for _, s := range []string{StatusUp, StatusDown, StatusPending, StatusPaused, "other"} {
+	for _, s := range []string{StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, "other"} {
 		doc := parse(t, render(t, statusPill(s)))
 		spans := find(doc, "span", "class", StatusClass(s))
 		if len(spans) != 1 {
