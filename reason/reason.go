@@ -34,7 +34,7 @@ var labels = map[string]string{
 	JSON:      "JSON check failed",
 	Mismatch:  "Unexpected answer",
 	Loss:      "Packet loss",
-	Cert:      "Certificate problem",
+	Cert:      "Certificate",
 	Late:      "Ping missed",
 	Fail:      "Job failed",
 	Slow:      "Slow response",
