@@ -145,4 +145,3 @@ func startDNS(t *testing.T, records map[string]string) string {
 	t.Cleanup(func() { _ = srv.Shutdown() })
 	return pc.LocalAddr().String()
 }
-
