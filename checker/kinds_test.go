@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upwatch/upwatch/internal/testredis"
+	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -256,5 +257,24 @@ func TestPushOverdueSkipsMissedRuns(t *testing.T) {
 	}
 	if got := b.overdue(now); len(got) != 0 {
 		t.Errorf("a second pass found %d more", len(got))
+	}
+}
+
+// Every reason a kind may report has a human label in the one table.
+func TestTypeReasonsHaveLabels(t *testing.T) {
+	for _, typ := range Types() {
+		if typ.Label == "" || typ.Help == "" {
+			t.Errorf("type %s has no label or help", typ.Name)
+		}
+		for _, code := range typ.Reasons {
+			if reason.Label(code) == code {
+				t.Errorf("type %s: reason %q has no label in package reason", typ.Name, code)
+			}
+		}
+		for _, f := range typ.Fields {
+			if f.Label == "" {
+				t.Errorf("type %s: field %s has no label", typ.Name, f.Name)
+			}
+		}
 	}
 }
