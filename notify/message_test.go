@@ -49,6 +49,10 @@ func TestBuildMessage(t *testing.T) {
 	reminder.Kind = EventReminder
 	reminder.Duration = time.Hour + 3*time.Minute
 	test := Event{Kind: EventTest, At: at0()}
+	degraded := downEvent()
+	degraded.Kind, degraded.Reason, degraded.Error, degraded.StatusCode = EventDegraded, "slow", "took 1.2 s, more than 800 ms", 0
+	undegraded := upEvent()
+	undegraded.From = EventDegraded
 	for _, tc := range []struct {
 		name  string
 		e     Event
@@ -61,6 +65,10 @@ func TestBuildMessage(t *testing.T) {
 			"URL: https://api.example.com/health\nDown for: 4m12s\nStarted: 2025-01-02 15:04:05 UTC\nRecovered: 2025-01-02 15:08:17 UTC\nDetails: https://upwatch.example.com/monitors/42"},
 		{"reminder", reminder, "⏰ Still down: API (1h3m)",
 			"URL: https://api.example.com/health\nReason: Unexpected status: HTTP 503 Service Unavailable\nStatus code: 503\nStarted: 2025-01-02 15:04:05 UTC\nDown for: 1h3m\nDetails: https://upwatch.example.com/monitors/42"},
+		{"degraded", degraded, "🟡 DEGRADED: API",
+			"URL: https://api.example.com/health\nReason: Slow response: took 1.2 s, more than 800 ms\nStarted: 2025-01-02 15:04:05 UTC\nDetails: https://upwatch.example.com/monitors/42"},
+		{"up from degraded", undegraded, "✅ UP: API (degraded 4m12s)",
+			"URL: https://api.example.com/health\nDegraded for: 4m12s\nStarted: 2025-01-02 15:04:05 UTC\nRecovered: 2025-01-02 15:08:17 UTC\nDetails: https://upwatch.example.com/monitors/42"},
 		{"test", test, "🔔 Test notification from upwatch",
 			"This is a test notification from upwatch. If you can read this, the channel works."},
 		{"multiline name and error", Event{Kind: EventDown, Monitor: hostileHeader, Reason: "timeout", Error: "line1\nline2", At: at0(), Link: "javascript:alert(1)"},
