@@ -95,12 +95,17 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 	}
 }
 
-// SpecOf turns a stored monitor into what a worker needs.
+// SpecOf turns a stored monitor into what a worker needs. Empty settings
+// are left out: most monitors have none, and every job carries its spec.
 func SpecOf(m store.Monitor) Spec {
+	settings := m.Settings
+	if string(settings) == "{}" {
+		settings = nil
+	}
 	return Spec{
 		MonitorID:       m.ID,
 		Type:            m.Type,
-		Settings:        m.Settings,
+		Settings:        settings,
 		URL:             m.URL,
 		Method:          m.Method,
 		Headers:         m.Headers,
