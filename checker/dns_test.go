@@ -284,11 +284,7 @@ func TestDNSResolverDown(t *testing.T) {
 
 func TestDNSValidate(t *testing.T) {
 	long := strings.Repeat("a123456789.", 23) + "example" // 260 bytes
-	tests := []struct {
-		name, in string
-		want     string // normalised settings, or "" for an error
-		field    string
-	}{
+	tests := []settingsCase{
 		{"defaults", `{"name":" Example.ORG. "}`,
 			`{"name":"example.org","record_type":"A","protocol":"udp","expect_mode":"any"}`, ""},
 		{"all set", `{"name":"example.org","record_type":"AAAA","resolver":"[2620:fe::fe]:5353","protocol":"tcp","expect":["2001:DB8::1",""],"expect_mode":"all","expect_rcode":"NOERROR"}`,
@@ -326,20 +322,7 @@ func TestDNSValidate(t *testing.T) {
 		{"bad expect_rcode", `{"name":"example.org","expect_rcode":"NOTAUTH"}`, "", "expect_rcode"},
 		{"unknown field", `{"name":"example.org","ttl":60}`, "", "ttl"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, errs := ValidateSettings(TypeDNS, json.RawMessage(tt.in))
-			if tt.want != "" {
-				if len(errs) > 0 || string(got) != tt.want {
-					t.Fatalf("got %s, %v; want %s", got, errs, tt.want)
-				}
-				return
-			}
-			if len(errs) != 1 || errs[0].Field != tt.field {
-				t.Fatalf("errors %v, want one for %q", errs, tt.field)
-			}
-		})
-	}
+	runSettingsCases(t, TypeDNS, tests)
 }
 
 func TestDNSListText(t *testing.T) {

@@ -278,3 +278,29 @@ func TestTypeReasonsHaveLabels(t *testing.T) {
 		}
 	}
 }
+
+// settingsCase is one input to a kind's validator: want is the normalised
+// settings, or "" when field must be the one field at fault.
+type settingsCase struct {
+	name, in string
+	want     string
+	field    string
+}
+
+func runSettingsCases(t *testing.T, typ string, cases []settingsCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			got, errs := ValidateSettings(typ, json.RawMessage(tt.in))
+			if tt.want != "" {
+				if len(errs) > 0 || string(got) != tt.want {
+					t.Fatalf("got %s, %v; want %s", got, errs, tt.want)
+				}
+				return
+			}
+			if len(errs) != 1 || errs[0].Field != tt.field {
+				t.Fatalf("errors %v, want one for %q", errs, tt.field)
+			}
+		})
+	}
+}

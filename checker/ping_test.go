@@ -47,11 +47,7 @@ func pingSpec(t testing.TB, host string, count int, timeout time.Duration) Spec 
 }
 
 func TestPingValidate(t *testing.T) {
-	tests := []struct {
-		name, in string
-		want     string // normalised settings, or "" for an error
-		field    string // the field at fault
-	}{
+	tests := []settingsCase{
 		{"defaults", `{"host":" example.org "}`, `{"host":"example.org","count":3,"max_loss_percent":50}`, ""},
 		{"all set", `{"host":"10.0.0.1","count":10,"max_loss_percent":0}`, `{"host":"10.0.0.1","count":10,"max_loss_percent":0}`, ""},
 		{"ipv6", `{"host":"[::1]","count":1,"max_loss_percent":100}`, `{"host":"[::1]","count":1,"max_loss_percent":100}`, ""},
@@ -64,20 +60,7 @@ func TestPingValidate(t *testing.T) {
 		{"count as string", `{"host":"a.example","count":"3"}`, "", "count"},
 		{"unknown field", `{"host":"a.example","port":80}`, "", "port"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, errs := ValidateSettings(TypePing, json.RawMessage(tt.in))
-			if tt.want != "" {
-				if len(errs) > 0 || string(got) != tt.want {
-					t.Fatalf("got %s, %v; want %s", got, errs, tt.want)
-				}
-				return
-			}
-			if len(errs) != 1 || errs[0].Field != tt.field {
-				t.Fatalf("errors %v, want one for %q", errs, tt.field)
-			}
-		})
-	}
+	runSettingsCases(t, TypePing, tests)
 }
 
 func TestPingLoopback(t *testing.T) {
