@@ -99,10 +99,15 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 	var opts *redis.Options
 	if redisURL == "" {
 		mr = miniredis.NewMiniRedis()
+		// The embedded queue listens on loopback, where any local process
+		// could otherwise join as a worker and forge results: it takes a
+		// random password, known to this process only.
+		password := rand.Text()
+		mr.RequireAuth(password)
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, fmt.Errorf("start embedded queue: %w", err)
 		}
-		opts = &redis.Options{Addr: mr.Addr()}
+		opts = &redis.Options{Addr: mr.Addr(), Password: password}
 	} else if opts, err = redis.ParseURL(redisURL); err != nil {
 		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}

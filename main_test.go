@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/upwatch/upwatch/internal/testredis"
 )
 
@@ -388,5 +389,30 @@ func TestBackupCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"backup"}, vars, nil, io.Discard, io.Discard); err == nil {
 		t.Error("backup without a file accepted")
+	}
+}
+
+// The embedded queue refuses a local process that connects without the
+// server's own random password: it could otherwise forge results.
+func TestEmbeddedQueueRefusesStrangers(t *testing.T) {
+	ctx := context.Background()
+	rdb, closeQueue, err := openQueue(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeQueue()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the server's own client: %v", err)
+	}
+	stranger := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+	defer stranger.Close()
+	err = stranger.XAdd(ctx, &redis.XAddArgs{Stream: "upwatch:results", Values: []any{"d", `{"id":1}`}}).Err()
+	if err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("unauthenticated XADD: %v, want NOAUTH", err)
+	}
+	guess := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, Password: "upwatch"})
+	defer guess.Close()
+	if err := guess.Ping(ctx).Err(); err == nil {
+		t.Fatal("a guessed password was accepted")
 	}
 }
