@@ -68,6 +68,10 @@ type monState struct {
 	degradedLatency time.Duration
 	alertDegraded   bool
 	degStreak       int // consecutive degraded results (in memory only)
+	// failSince and degSince are when the current run of failed (or
+	// degraded) results began: the state they confirm dates from there,
+	// not from the confirming check. Zero after a restart.
+	failSince, degSince time.Time
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {

@@ -121,14 +121,33 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		switch {
 		case !o.OK:
 			v = verdictDown
-			st.degStreak = 0
+			st.degStreak, st.degSince = 0, time.Time{}
+			if prev.FailStreak == 0 || st.failSince.IsZero() {
+				st.failSince = at
+			}
 		case o.Degraded:
 			v = verdictDegraded
 			st.degStreak++
+			if st.degStreak == 1 {
+				st.degSince = at
+			}
+			st.failSince = time.Time{}
 		default:
-			st.degStreak = 0
+			st.degStreak, st.degSince, st.failSince = 0, time.Time{}, time.Time{}
 		}
 		st.state = nextState(prev, st.confirmations, v, st.degStreak, at)
+		// A confirmed state began with the first result of its run: an
+		// outage is as long as the target was failing, not as long as it
+		// took to be sure.
+		if st.state.Status != prev.Status {
+			switch {
+			case st.state.Status == store.StatusDown && !st.failSince.IsZero() && st.failSince.Before(at):
+				st.state.Since = st.failSince
+			case st.state.Status == store.StatusDegraded && prev.Status != store.StatusDown &&
+				!st.degSince.IsZero() && st.degSince.Before(at):
+				st.state.Since = st.degSince
+			}
+		}
 		u := updates[r.MonitorID]
 		if u == nil {
 			u = &store.StateUpdate{MonitorID: r.MonitorID}
@@ -140,7 +159,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			to := st.state.Status
 			u.Transition = &store.Transition{
 				MonitorID: r.MonitorID, From: prev.Status, To: to,
-				At: at, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
+				At: st.state.Since, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
 				PrevSince: prev.Since,
 				// Alert on going down (after the confirmations) and on the
 				// recovery from down, and likewise for degraded where the
