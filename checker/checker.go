@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Config struct {
 	RetryDelay time.Duration
 	// Prober runs checks for local workers (default: every type's prober).
 	Prober Prober
+	// DefaultRegions are where monitors without regions of their own are
+	// checked from (default: the server's own, "local").
+	DefaultRegions []string
 	// OnSaved, if set, is called by the sink after each batch is committed
 	// (for live updates and alerts); it must not block for long.
 	OnSaved func(checks []store.Check, updates []store.StateUpdate)
@@ -64,14 +68,16 @@ type monState struct {
 	confirmations   int
 	interval        time.Duration
 	paused          bool
-	lastDue         int64 // newest applied check, so late duplicates do not move state
 	degradedLatency time.Duration
 	alertDegraded   bool
-	degStreak       int // consecutive degraded results (in memory only)
-	// failSince and degSince are when the current run of failed (or
-	// degraded) results began: the state they confirm dates from there,
-	// not from the confirming check. Zero after a restart.
-	failSince, degSince time.Time
+	timeout         time.Duration
+	// regionList is where the monitor is checked from, and quorum how many
+	// of them must see it down; regions holds each one's own state (in
+	// memory only: after a restart a single region starts from the
+	// monitor's stored state, several from pending).
+	regionList []string
+	quorum     int
+	regions    map[string]regionState
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -83,6 +89,9 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 5 * time.Second
+	}
+	if len(cfg.DefaultRegions) == 0 {
+		cfg.DefaultRegions = []string{LocalRegion}
 	}
 	if cfg.LocalWorkers == 0 {
 		cfg.LocalWorkers = 64
@@ -195,7 +204,26 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	}
 	resumed := st.paused && !m.Paused
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
-	st.degradedLatency, st.alertDegraded = m.DegradedLatency, m.AlertDegraded
+	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
+	regions := c.regionsFor(m)
+	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {
+		old := st.regions
+		st.regions = make(map[string]regionState, len(regions))
+		for _, r := range regions {
+			rs, ok := old[r]
+			if !ok {
+				rs.state = store.MonitorState{Status: store.StatusPending, Since: c.cfg.Now()}
+			}
+			st.regions[r] = rs
+		}
+		if len(regions) == 1 {
+			// One region is the monitor: it goes on from the stored state.
+			rs := st.regions[regions[0]]
+			rs.state = m.State
+			st.regions[regions[0]] = rs
+		}
+	}
+	st.regionList, st.quorum = regions, m.Quorum
 	if m.Paused || m.Type == TypePush {
 		c.sched.remove(m.ID)
 	}
@@ -207,7 +235,7 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	if m.Paused || m.Type == TypePush {
 		return
 	}
-	c.sched.put(SpecOf(m), LocalRegion, m.Interval, first)
+	c.sched.put(SpecOf(m), regions, m.Interval, first)
 }
 
 // Reschedule reloads a monitor after it was created or edited and checks it

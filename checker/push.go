@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
 	// Cron schedules are computed in the user's time zone; the server may
 	// run in an image without /usr/share/zoneinfo (scratch, distroless,
 	// minimal boards), so the database is embedded as a fallback.

@@ -17,7 +17,7 @@ type schedule struct {
 
 type slot struct {
 	spec     Spec
-	region   string
+	regions  []string // one job per region per slot
 	interval time.Duration
 	// anchor is the origin of the monitor's fixed-rate grid: regular runs
 	// are due at anchor + k*interval whatever happens to earlier checks.
@@ -30,14 +30,14 @@ func newSchedule() *schedule { return &schedule{byID: map[int64]*slot{}} }
 
 // put adds or replaces a monitor. first is its first run: now for a monitor
 // just created or edited, a spread offset at start-up.
-func (s *schedule) put(spec Spec, region string, interval time.Duration, first time.Time) {
+func (s *schedule) put(spec Spec, regions []string, interval time.Duration, first time.Time) {
 	if sl, ok := s.byID[spec.MonitorID]; ok {
-		sl.spec, sl.region, sl.interval = spec, region, interval
+		sl.spec, sl.regions, sl.interval = spec, regions, interval
 		sl.anchor, sl.next = first, first
 		heap.Fix(&s.h, sl.index)
 		return
 	}
-	sl := &slot{spec: spec, region: region, interval: interval, anchor: first, next: first}
+	sl := &slot{spec: spec, regions: regions, interval: interval, anchor: first, next: first}
 	s.byID[spec.MonitorID] = sl
 	heap.Push(&s.h, sl)
 }
@@ -76,12 +76,14 @@ func (s *schedule) nextDue() (time.Time, bool) {
 func (s *schedule) due(now time.Time, jobs []Job) []Job {
 	for len(s.h) > 0 && !s.h[0].next.After(now) {
 		sl := s.h[0]
-		jobs = append(jobs, Job{
-			Spec:    sl.spec,
-			Region:  sl.region,
-			Due:     sl.next.UnixMilli(),
-			Expires: sl.next.Add(sl.interval).UnixMilli(),
-		})
+		for _, r := range sl.regions {
+			jobs = append(jobs, Job{
+				Spec:    sl.spec,
+				Region:  r,
+				Due:     sl.next.UnixMilli(),
+				Expires: sl.next.Add(sl.interval).UnixMilli(),
+			})
+		}
 		sl.next = slotAfter(sl.anchor, sl.interval, now)
 		heap.Fix(&s.h, 0)
 	}

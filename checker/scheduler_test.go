@@ -21,8 +21,8 @@ func runFor(s *schedule, from, to time.Time, step time.Duration) map[int64][]tim
 
 func TestScheduleFixedRate(t *testing.T) {
 	s := newSchedule()
-	s.put(Spec{MonitorID: 1}, "local", 10*time.Second, t0)
-	s.put(Spec{MonitorID: 2}, "local", 3*time.Second, t0.Add(time.Second))
+	s.put(Spec{MonitorID: 1}, []string{"local"}, 10*time.Second, t0)
+	s.put(Spec{MonitorID: 2}, []string{"local"}, 3*time.Second, t0.Add(time.Second))
 	got := runFor(s, t0, t0.Add(30*time.Second), 250*time.Millisecond)
 
 	want1 := []time.Duration{0, 10 * time.Second, 20 * time.Second, 30 * time.Second}
@@ -41,7 +41,7 @@ func TestScheduleFixedRate(t *testing.T) {
 
 func TestScheduleSkipsMissedSlotsWithoutBurst(t *testing.T) {
 	s := newSchedule()
-	s.put(Spec{MonitorID: 1}, "local", 10*time.Second, t0)
+	s.put(Spec{MonitorID: 1}, []string{"local"}, 10*time.Second, t0)
 	if jobs := s.due(t0, nil); len(jobs) != 1 {
 		t.Fatalf("first run: %d jobs", len(jobs))
 	}
@@ -60,7 +60,7 @@ func TestScheduleSkipsMissedSlotsWithoutBurst(t *testing.T) {
 
 func TestScheduleRecheckRunsEarlyThenKeepsGrid(t *testing.T) {
 	s := newSchedule()
-	s.put(Spec{MonitorID: 1}, "local", time.Minute, t0)
+	s.put(Spec{MonitorID: 1}, []string{"local"}, time.Minute, t0)
 	s.due(t0, nil)
 	s.recheck(1, t0.Add(5*time.Second))
 	got := runFor(s, t0.Add(time.Second), t0.Add(2*time.Minute), time.Second)
@@ -77,11 +77,11 @@ func TestScheduleRecheckRunsEarlyThenKeepsGrid(t *testing.T) {
 
 func TestScheduleEditAndRemove(t *testing.T) {
 	s := newSchedule()
-	s.put(Spec{MonitorID: 1}, "local", time.Minute, t0)
-	s.put(Spec{MonitorID: 2}, "local", time.Minute, t0)
+	s.put(Spec{MonitorID: 1}, []string{"local"}, time.Minute, t0)
+	s.put(Spec{MonitorID: 2}, []string{"local"}, time.Minute, t0)
 	s.due(t0, nil)
 	// Editing checks at once and moves the grid.
-	s.put(Spec{MonitorID: 1, URL: "http://new"}, "local", 30*time.Second, t0.Add(7*time.Second))
+	s.put(Spec{MonitorID: 1, URL: "http://new"}, []string{"local"}, 30*time.Second, t0.Add(7*time.Second))
 	jobs := s.due(t0.Add(7*time.Second), nil)
 	if len(jobs) != 1 || jobs[0].Spec.URL != "http://new" {
 		t.Fatalf("edited monitor not run at once with its new spec: %+v", jobs)

@@ -109,44 +109,26 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
 		}
 		checks = append(checks, chk)
-		if st.paused || r.Due <= st.lastDue {
+		rs, inRegion := st.regions[r.Region]
+		if !inRegion {
+			// A result from a region the monitor is not checked from: a
+			// stale job of an edited monitor, or not one we issued.
+			c.cfg.Logger.Debug("result from a region the monitor does not use", "monitor", r.MonitorID, "region", r.Region)
+			continue
+		}
+		if st.paused || r.Due <= rs.lastDue {
 			continue // history only: state moves with newer checks of active monitors
 		}
 		if _, seen := before[r.MonitorID]; !seen {
-			before[r.MonitorID] = *st
+			before[r.MonitorID] = cloneMonState(st)
 		}
-		st.lastDue = r.Due
+		rs.lastDue = r.Due
+		rs.advance(o, st.confirmations, at, now)
+		st.regions[r.Region] = rs
 		prev := st.state
-		v := verdictUp
-		switch {
-		case !o.OK:
-			v = verdictDown
-			st.degStreak, st.degSince = 0, time.Time{}
-			if prev.FailStreak == 0 || st.failSince.IsZero() {
-				st.failSince = at
-			}
-		case o.Degraded:
-			v = verdictDegraded
-			st.degStreak++
-			if st.degStreak == 1 {
-				st.degSince = at
-			}
-			st.failSince = time.Time{}
-		default:
-			st.degStreak, st.degSince, st.failSince = 0, time.Time{}, time.Time{}
-		}
-		st.state = nextState(prev, st.confirmations, v, st.degStreak, at)
-		// A confirmed state began with the first result of its run: an
-		// outage is as long as the target was failing, not as long as it
-		// took to be sure.
-		if st.state.Status != prev.Status {
-			switch {
-			case st.state.Status == store.StatusDown && !st.failSince.IsZero() && st.failSince.Before(at):
-				st.state.Since = st.failSince
-			case st.state.Status == store.StatusDegraded && prev.Status != store.StatusDown &&
-				!st.degSince.IsZero() && st.degSince.Before(at):
-				st.state.Since = st.degSince
-			}
+		st.state = st.verdict(now)
+		if len(st.regionList) > 1 && st.state.Status != prev.Status && o.Error != "" {
+			o.Error = r.Region + ": " + o.Error // which region saw it
 		}
 		u := updates[r.MonitorID]
 		if u == nil {
@@ -171,8 +153,8 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		}
 		// A failure (or degradation) not yet confirmed is checked again
 		// soon rather than at the next slot.
-		unconfirmed := !o.OK && st.state.Status != store.StatusDown ||
-			o.Degraded && st.state.Status != store.StatusDegraded && st.state.Status != store.StatusDown
+		unconfirmed := !o.OK && rs.state.Status != store.StatusDown ||
+			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown
 		if unconfirmed {
 			rechecks = append(rechecks, rechk{r.MonitorID, now.Add(min(c.cfg.RetryDelay, st.interval))})
 		}

@@ -14,7 +14,7 @@ const monitorColumns = `id, user_id, name, url, method, headers, body, interval_
 	status, status_since, fail_streak,
 	last_check_at, last_ok, last_status_code, last_latency_us, last_reason, last_error, last_region,
 	reminder_minutes, type, settings, degraded_latency_us, alert_degraded, push_token,
-	last_degraded, last_detail, cert_expires_at, last_body,
+	last_degraded, last_detail, cert_expires_at, last_body, regions, quorum,
 	(SELECT json_group_array(channel_id ORDER BY channel_id) FROM monitor_channels WHERE monitor_id = monitors.id)`
 
 type queryer interface {
@@ -38,18 +38,25 @@ func scanMonitor(r rowScanner) (Monitor, error) {
 		pushToken, detail, body    sql.NullString
 		lastDegraded               sql.NullBool
 		certExp                    sql.NullInt64
+		regions                    string
 	)
 	err := r.Scan(&m.ID, &m.UserID, &m.Name, &m.URL, &m.Method, &headers, &m.Body, &interval, &timeout,
 		&m.ExpectedStatus, &m.FollowRedirects, &m.VerifyTLS, &m.Confirmations, &m.Paused, &created, &updated,
 		&m.State.Status, &since, &m.State.FailStreak,
 		&lastAt, &lastOK, &lastCode, &lastLat, &lastReason, &lastErr, &lastR,
 		&reminder, &m.Type, &settings, &degradedLat, &m.AlertDegraded, &pushToken,
-		&lastDegraded, &detail, &certExp, &body, &channels)
+		&lastDegraded, &detail, &certExp, &body, &regions, &m.Quorum, &channels)
 	if err != nil {
 		return Monitor{}, err
 	}
 	m.ReminderEvery = time.Duration(reminder) * time.Minute
 	m.Settings = json.RawMessage(settings)
+	if err := json.Unmarshal([]byte(regions), &m.Regions); err != nil {
+		return Monitor{}, fmt.Errorf("monitor %d regions: %w", m.ID, err)
+	}
+	if len(m.Regions) == 0 {
+		m.Regions = nil
+	}
 	m.DegradedLatency = fromMicros(degradedLat)
 	m.PushToken, m.LastBody = pushToken.String, body.String
 	if certExp.Valid {
@@ -125,6 +132,14 @@ func settingsText(raw json.RawMessage) string {
 	return string(raw)
 }
 
+func regionsText(regions []string) string {
+	if len(regions) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(regions) // a []string always encodes
+	return string(b)
+}
+
 func nullString(s string) any {
 	if s == "" {
 		return nil
@@ -161,14 +176,14 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (user_id, name, url, method, headers, body,
 			interval_us, timeout_us, expected_status, follow_redirects, verify_tls, confirmations, paused,
 			created_at, updated_at, status, status_since, fail_streak, reminder_minutes,
-			type, settings, degraded_latency_us, alert_degraded, push_token)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			type, settings, degraded_latency_us, alert_degraded, push_token, regions, quorum)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.UserID, m.Name, m.URL, m.Method, headers, m.Body,
 			toMicros(m.Interval), toMicros(m.Timeout), m.ExpectedStatus, boolInt(m.FollowRedirects),
 			boolInt(m.VerifyTLS), m.Confirmations, boolInt(m.Paused),
 			now, now, status, now, reminderMinutes(m.ReminderEvery),
 			monitorType(m.Type), settingsText(m.Settings), toMicros(m.DegradedLatency), boolInt(m.AlertDegraded),
-			nullString(m.PushToken)).Scan(&id)
+			nullString(m.PushToken), regionsText(m.Regions), m.Quorum).Scan(&id)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("user %d: %w", m.UserID, ErrNotFound)
 		}
@@ -213,12 +228,13 @@ func (s *Store) UpdateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 		_, err = tx.ExecContext(ctx, `UPDATE monitors SET name = ?, url = ?, method = ?, headers = ?, body = ?,
 			interval_us = ?, timeout_us = ?, expected_status = ?, follow_redirects = ?, verify_tls = ?,
 			confirmations = ?, paused = ?, updated_at = ?, reminder_minutes = ?,
-			type = ?, settings = ?, degraded_latency_us = ?, alert_degraded = ?, push_token = ? WHERE id = ?`,
+			type = ?, settings = ?, degraded_latency_us = ?, alert_degraded = ?, push_token = ?,
+			regions = ?, quorum = ? WHERE id = ?`,
 			m.Name, m.URL, m.Method, headers, m.Body, toMicros(m.Interval), toMicros(m.Timeout),
 			m.ExpectedStatus, boolInt(m.FollowRedirects), boolInt(m.VerifyTLS), m.Confirmations,
 			boolInt(m.Paused), toMillis(now), reminderMinutes(m.ReminderEvery),
 			monitorType(m.Type), settingsText(m.Settings), toMicros(m.DegradedLatency), boolInt(m.AlertDegraded),
-			nullString(m.PushToken), m.ID)
+			nullString(m.PushToken), regionsText(m.Regions), m.Quorum, m.ID)
 		if err != nil {
 			return err
 		}

@@ -61,6 +61,11 @@ type Monitor struct {
 	// AlertDegraded sends alerts when the monitor becomes degraded and
 	// when it recovers from it, as for down.
 	AlertDegraded bool
+	// Regions the monitor is checked from; nil means the instance's
+	// default regions. Quorum is how many of them must see it down for it
+	// to be down; 0 means a majority.
+	Regions []string
+	Quorum  int
 	// PushToken is the secret of a push monitor's URL ("" for other
 	// types). CreateMonitor stores the one given.
 	PushToken string

@@ -1,0 +1,183 @@
+package checker
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/upwatch/upwatch/store"
+)
+
+// regionState is one region's view of a monitor: its own state machine
+// (failure streak, confirmations), fed by that region's results only.
+type regionState struct {
+	state               store.MonitorState
+	degStreak           int       // consecutive degraded results
+	failSince, degSince time.Time // when the current run of failures (degradations) began
+	lastDue             int64     // newest applied result, so late duplicates do not move state
+	seen                time.Time // when its newest result was applied (server clock)
+	latency             time.Duration
+	reason, err         string
+}
+
+// advance applies one result of the region to its state.
+func (rs *regionState) advance(o Outcome, confirmations int, at, now time.Time) {
+	prev := rs.state
+	v := verdictUp
+	switch {
+	case !o.OK:
+		v = verdictDown
+		rs.degStreak, rs.degSince = 0, time.Time{}
+		if prev.FailStreak == 0 || rs.failSince.IsZero() {
+			rs.failSince = at
+		}
+	case o.Degraded:
+		v = verdictDegraded
+		rs.degStreak++
+		if rs.degStreak == 1 {
+			rs.degSince = at
+		}
+		rs.failSince = time.Time{}
+	default:
+		rs.degStreak, rs.degSince, rs.failSince = 0, time.Time{}, time.Time{}
+	}
+	rs.state = nextState(prev, confirmations, v, rs.degStreak, at)
+	// A confirmed state began with the first result of its run: an outage
+	// is as long as the target was failing, not as long as it took to be
+	// sure.
+	if rs.state.Status != prev.Status {
+		switch {
+		case rs.state.Status == store.StatusDown && !rs.failSince.IsZero() && rs.failSince.Before(at):
+			rs.state.Since = rs.failSince
+		case rs.state.Status == store.StatusDegraded && prev.Status != store.StatusDown &&
+			!rs.degSince.IsZero() && rs.degSince.Before(at):
+			rs.state.Since = rs.degSince
+		}
+	}
+	rs.seen, rs.latency, rs.reason, rs.err = now, o.Latency, o.Reason, o.Error
+}
+
+// quorumOf is how many of n regions must see a monitor down: the
+// monitor's own quorum when it is in range, else a majority.
+func quorumOf(q, n int) int {
+	if q >= 1 && q <= n {
+		return q
+	}
+	return n/2 + 1
+}
+
+// staleAfter is how long a region may go without a result before it no
+// longer counts: two intervals plus the timeout (and a little slack for
+// batching). A region whose workers are gone is unknown, never down.
+func staleAfter(interval, timeout time.Duration) time.Duration {
+	return 2*interval + timeout + 2*time.Second
+}
+
+// verdict is the monitor's state from its regions' states. One region is
+// the monitor. With several, the monitor is DOWN when at least quorum of
+// the regions that report see it down (since the quorum was reached),
+// DEGRADED when some region sees it down or degraded, UP when every
+// reporting region sees it up; with no region reporting it keeps its
+// state.
+func (st *monState) verdict(now time.Time) store.MonitorState {
+	if len(st.regionList) == 1 {
+		return st.regions[st.regionList[0]].state
+	}
+	var downs, others []store.MonitorState
+	ups, streak := 0, 0
+	stale := staleAfter(st.interval, st.timeout)
+	for _, r := range st.regionList {
+		rs, ok := st.regions[r]
+		if !ok || rs.seen.IsZero() || now.Sub(rs.seen) > stale {
+			continue // unknown: never counts
+		}
+		streak = max(streak, rs.state.FailStreak)
+		switch rs.state.Status {
+		case store.StatusDown:
+			downs = append(downs, rs.state)
+		case store.StatusDegraded:
+			others = append(others, rs.state)
+		case store.StatusUp:
+			ups++
+		}
+	}
+	next := st.state
+	next.FailStreak = streak
+	status, since := next.Status, now
+	switch q := quorumOf(st.quorum, len(st.regionList)); {
+	case len(downs) >= q:
+		// The quorum was reached when the q-th region went down.
+		slices.SortFunc(downs, func(a, b store.MonitorState) int { return a.Since.Compare(b.Since) })
+		status, since = store.StatusDown, downs[q-1].Since
+	case len(downs)+len(others) > 0:
+		status = store.StatusDegraded
+		for _, s := range append(downs, others...) {
+			if s.Since.Before(since) {
+				since = s.Since
+			}
+		}
+	case ups > 0:
+		status = store.StatusUp
+	}
+	if status != next.Status {
+		next.Status, next.Since = status, since
+	}
+	return next
+}
+
+// RegionState is one region's view of a monitor, for its page and the API.
+type RegionState struct {
+	Region  string
+	Status  string // pending, up, degraded, down, or unknown (no recent result)
+	Since   time.Time
+	LastAt  time.Time // when its newest result was applied; zero if none
+	Latency time.Duration
+	Reason  string
+	Error   string
+}
+
+// RegionStates reports each of a monitor's regions, in its order; nil for
+// a monitor the checker does not know.
+func (c *Checker) RegionStates(id int64) []RegionState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.states[id]
+	if !ok {
+		return nil
+	}
+	now := c.cfg.Now()
+	out := make([]RegionState, 0, len(st.regionList))
+	for _, r := range st.regionList {
+		rs := st.regions[r]
+		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since, LastAt: rs.seen,
+			Latency: rs.latency, Reason: rs.reason, Error: rs.err}
+		switch {
+		case rs.seen.IsZero():
+			s.Status = store.StatusPending
+		case now.Sub(rs.seen) > staleAfter(st.interval, st.timeout):
+			s.Status = "unknown"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// cloneMonState copies a monitor's state deeply, so a failed write can
+// put it back.
+func cloneMonState(st *monState) monState {
+	c := *st
+	c.regions = maps.Clone(st.regions)
+	return c
+}
+
+// regionsFor is where a monitor is checked from: its own regions, or the
+// checker's defaults; push monitors are the server's own.
+func (c *Checker) regionsFor(m store.Monitor) []string {
+	switch {
+	case m.Type == TypePush:
+		return []string{LocalRegion}
+	case len(m.Regions) > 0:
+		return m.Regions
+	}
+	return c.cfg.DefaultRegions
+}
