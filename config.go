@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,8 @@ type config struct {
 	CheckInterval time.Duration
 	LogLevel      slog.Level
 	Workers       int
-	Region        string // worker only
+	Region        string   // worker only
+	Regions       []string // server: where monitors without their own regions are checked from
 	Retention     time.Duration
 	BaseURL       string
 	MailFrom      string
@@ -42,6 +44,7 @@ var (
 	sLogLevel = setting{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"}
 	sWorkers  = setting{"WORKERS", "workers", "64", "checks run at once by this process"}
 	sRegion   = setting{"REGION", "region", "local", "region whose jobs a worker runs"}
+	sRegions  = setting{"REGIONS", "regions", "local", "regions that check monitors without regions of their own, comma-separated (local: this server)"}
 	sBaseURL  = setting{"BASE_URL", "base-url", "", "public URL of the dashboard, for links in alerts (e.g. https://upwatch.example.com)"}
 	sMailFrom = setting{"MAIL_FROM", "mail-from", "", "default sender of email alerts (default upwatch@<hostname>)"}
 	sRetain   = setting{"RETENTION_DAYS", "retention-days", "30", "days of raw check results kept (roll-ups are kept longer)"}
@@ -99,6 +102,21 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	if c.Workers, err = strconv.Atoi(get(sWorkers)); err != nil || c.Workers < 0 || c.Workers > 10_000 {
 		return c, nil, fmt.Errorf("WORKERS: %q must be a number from 0 to 10000", get(sWorkers))
 	}
+	for _, r := range strings.Split(get(sRegions), ",") {
+		r = strings.ToLower(strings.TrimSpace(r))
+		if r == "" {
+			continue
+		}
+		if !regionName(r) {
+			return c, nil, fmt.Errorf("REGIONS: %q is not a region name (1 to 32 letters, digits or -)", r)
+		}
+		if !slices.Contains(c.Regions, r) {
+			c.Regions = append(c.Regions, r)
+		}
+	}
+	if len(c.Regions) == 0 {
+		c.Regions = []string{"local"}
+	}
 	c.Region = get(sRegion)
 	if c.Region == "" || strings.ContainsAny(c.Region, " \t\r\n:") || len(c.Region) > 64 {
 		return c, nil, fmt.Errorf("REGION: %q must be a short name without spaces or colons", c.Region)
@@ -121,4 +139,19 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 		}
 	}
 	return c, fs.Args(), nil
+}
+
+// regionName accepts lowercase letters, digits and dashes, 1 to 32 of
+// them, not starting with a dash (as the API does for a monitor's regions).
+func regionName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

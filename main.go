@@ -128,7 +128,7 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain, sBaseURL, sMailFrom)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain, sBaseURL, sMailFrom, sRegions)
 	if err != nil {
 		return err
 	}
@@ -191,13 +191,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 	}
-	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved})
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved, DefaultRegions: cfg.Regions})
 	assets, err := static.New()
 	if err != nil {
 		return err
 	}
 	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL},
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions},
 		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in
@@ -291,7 +291,7 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	defer closeQueue()
 	host, _ := os.Hostname()
-	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{}), checker.WorkerConfig{
+	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{Region: cfg.Region}), checker.WorkerConfig{
 		Region:      cfg.Region,
 		Name:        fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
 		Concurrency: max(cfg.Workers, 1),

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -415,4 +416,75 @@ func TestEmbeddedQueueRefusesStrangers(t *testing.T) {
 	if err := guess.Ping(ctx).Err(); err == nil {
 		t.Fatal("a guessed password was accepted")
 	}
+}
+
+// Two worker regions against a real redis-server: a monitor checked from
+// both with quorum 2 is not down when one region fails, and is down when
+// both do. The target fails per region (it reads the region in the
+// User-Agent each worker sends).
+func TestRegionsQuorumWithWorkers(t *testing.T) {
+	rb := testredis.Real(t)
+	var failing sync.Map // region → bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, region := range []string{"eu", "us"} {
+			if v, _ := failing.Load(region); v == true && strings.Contains(r.UserAgent(), "region "+region+")") {
+				http.Error(w, "down from "+region, http.StatusServiceUnavailable)
+				return
+			}
+		}
+	}))
+	defer target.Close()
+	s := start(t, map[string]string{
+		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "warn", "WORKERS": "0", "REGIONS": "eu,us",
+		"DATABASE_URL": filepath.Join(t.TempDir(), "upwatch.db"), "REDIS_URL": rb.URL,
+		"JWT_SECRET": strings.Repeat("s", 40),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, region := range []string{"eu", "us"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := run(ctx, []string{"worker", "--workers", "4", "--region", region}, env(map[string]string{"REDIS_URL": rb.URL, "LOG_LEVEL": "warn"}), nil, io.Discard, io.Discard)
+			if err != nil {
+				t.Errorf("worker %s: %v", region, err)
+			}
+		}()
+	}
+	defer func() { cancel(); wg.Wait() }()
+
+	var signup struct{ Token string }
+	call(t, "POST", s.url+"/api/v1/auth/signup", "", map[string]string{"email": "a@example.com", "password": "longenough"}, &signup)
+	var m struct {
+		monitor
+		Regions []string `json:"regions"`
+		Quorum  int      `json:"quorum"`
+	}
+	body := map[string]any{"name": "t", "url": target.URL, "interval_seconds": 1, "confirmations": 1}
+	if code := call(t, "POST", s.url+"/api/v1/monitors", signup.Token, body, &m); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	if len(m.Regions) != 2 || m.Quorum != 2 {
+		t.Fatalf("regions %v quorum %d, want the instance's eu and us with a majority of 2", m.Regions, m.Quorum)
+	}
+	waitStatus(t, s, signup.Token, m.ID, "up")
+	failing.Store("eu", true)
+	waitStatus(t, s, signup.Token, m.ID, "degraded")
+	// Still not down a few checks later.
+	time.Sleep(2500 * time.Millisecond)
+	if got := waitStatusNow(t, s, signup.Token, m.ID); got != "degraded" {
+		t.Fatalf("one region of two failing: %s, want degraded", got)
+	}
+	failing.Store("us", true)
+	waitStatus(t, s, signup.Token, m.ID, "down")
+	var full struct {
+		RegionStates []struct{ Region, Status string } `json:"region_states"`
+	}
+	call(t, "GET", fmt.Sprintf("%s/api/v1/monitors/%d", s.url, m.ID), signup.Token, nil, &full)
+	if len(full.RegionStates) != 2 || full.RegionStates[0].Status != "down" || full.RegionStates[1].Status != "down" {
+		t.Errorf("region states = %+v", full.RegionStates)
+	}
+	failing.Store("eu", false)
+	failing.Store("us", false)
+	waitStatus(t, s, signup.Token, m.ID, "up")
 }

@@ -37,6 +37,9 @@ type monitorJSON struct {
 	DegradedMS      int64               `json:"degraded_latency_ms"`
 	AlertDegraded   bool                `json:"alert_degraded"`
 	PushURL         string              `json:"push_url,omitempty"` // push monitors: where the job pings
+	Regions         []string            `json:"regions"`            // where it is checked from
+	Quorum          int                 `json:"quorum"`             // regions that must see it down
+	RegionStates    []regionStateJSON   `json:"region_states"`
 	CertExpiresAt   *time.Time          `json:"cert_expires_at,omitempty"`
 	LastBody        *string             `json:"last_body,omitempty"` // push monitors: the newest ping's body
 	Status          string              `json:"status"`
@@ -86,18 +89,29 @@ func toCheckJSON(c store.Check, phases bool) *checkJSON {
 
 // monitorsJSON renders monitors with their 24 h and 30 d uptime, read for
 // all of them in two queries.
-func (a *App) monitorsJSON(ctx context.Context, ms ...store.Monitor) ([]monitorJSON, error) {
-	ids := make([]int64, len(ms))
-	for i, m := range ms {
+func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monitorJSON, error) {
+	ids := make([]int64, len(mons))
+	for i, m := range mons {
 		ids[i] = m.ID
 	}
 	day, month, err := a.uptimeFor(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]monitorJSON, len(ms))
-	for i, m := range ms {
+	out := make([]monitorJSON, len(mons))
+	for i, m := range mons {
 		out[i] = toMonitorJSON(m, a.pushURL(m))
+		out[i].Regions = a.regionsOf(m)
+		out[i].Quorum = checker.QuorumOf(m.Quorum, len(out[i].Regions))
+		out[i].RegionStates = []regionStateJSON{}
+		for _, rs := range a.sched.RegionStates(m.ID) {
+			j := regionStateJSON{Region: rs.Region, Status: rs.Status, Reason: rs.Reason, Error: rs.Error}
+			if !rs.LastAt.IsZero() {
+				at := rs.LastAt.UTC()
+				j.LastCheckAt, j.LatencyMS = &at, ms(rs.Latency)
+			}
+			out[i].RegionStates = append(out[i].RegionStates, j)
+		}
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
 		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}
 	}
@@ -112,6 +126,29 @@ func (a *App) writeMonitor(w http.ResponseWriter, r *http.Request, status int, m
 		return
 	}
 	writeJSON(w, status, j[0])
+}
+
+type regionStateJSON struct {
+	Region      string     `json:"region"`
+	Status      string     `json:"status"` // pending, up, degraded, down or unknown (no recent result)
+	LastCheckAt *time.Time `json:"last_check_at"`
+	LatencyMS   float64    `json:"latency_ms"`
+	Reason      string     `json:"reason"`
+	Error       string     `json:"error"`
+}
+
+// regionsOf is where a monitor is checked from: its own regions or the
+// instance's defaults (push monitors: the server).
+func (a *App) regionsOf(m store.Monitor) []string {
+	switch {
+	case m.Type == checker.TypePush:
+		return []string{checker.LocalRegion}
+	case len(m.Regions) > 0:
+		return m.Regions
+	case len(a.cfg.DefaultRegions) > 0:
+		return a.cfg.DefaultRegions
+	}
+	return []string{checker.LocalRegion}
 }
 
 // degradedPercent is the share of checks that were degraded, or nil

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/upwatch/upwatch/checker"
 	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
@@ -17,6 +18,7 @@ import (
 type Scheduler interface {
 	Reschedule(ctx context.Context, id int64) error
 	Remove(id int64)
+	RegionStates(id int64) []checker.RegionState // each region's view of a monitor
 }
 
 // Pinger reports whether a dependency answers (for /healthz).
@@ -36,6 +38,9 @@ type Config struct {
 	SecureCookies bool
 	// BaseURL is the dashboard's public URL, for push URLs.
 	BaseURL string
+	// DefaultRegions are where monitors without regions of their own are
+	// checked from (the checker's defaults).
+	DefaultRegions []string
 }
 
 // Deps are the app's collaborators.

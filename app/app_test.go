@@ -40,6 +40,8 @@ func (r *recorder) Reschedule(_ context.Context, id int64) error {
 	return nil
 }
 
+func (r *recorder) RegionStates(int64) []checker.RegionState { return nil }
+
 func (r *recorder) Remove(id int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

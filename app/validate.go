@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ const (
 	maxReminderMinutes = 7 * 24 * 60
 	maxChannels        = 50
 	maxDegradedMS      = maxTimeout * 1000
+	maxRegions         = 10
 	minPasswordLen     = 8
 	maxPasswordLen     = 256
 )
@@ -57,6 +59,10 @@ type monitorInput struct {
 	// DegradedLatencyMS marks passing checks slower than it degraded; 0: off.
 	DegradedLatencyMS *int  `json:"degraded_latency_ms"`
 	AlertDegraded     *bool `json:"alert_degraded"`
+	// Regions to check from ([] or absent: the instance's defaults) and
+	// how many must agree it is down (0: a majority).
+	Regions *[]string `json:"regions"`
+	Quorum  *int      `json:"quorum"`
 }
 
 // httpOnly lists the top-level fields that only HTTP monitors take, for
@@ -278,6 +284,34 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 	if in.AlertDegraded != nil {
 		m.AlertDegraded = *in.AlertDegraded
 	}
+	if in.Regions != nil {
+		m.Regions = nil
+		if len(*in.Regions) > maxRegions {
+			fe.add("regions", "at most %d regions", maxRegions)
+		}
+		for _, r := range *in.Regions {
+			r = strings.ToLower(strings.TrimSpace(r))
+			switch {
+			case !validRegion(r):
+				fe.add("regions", "%q is not a region name (1 to 32 letters, digits or -)", trunc(r, 40))
+			case slices.Contains(m.Regions, r):
+				fe.add("regions", "%s is listed twice", r)
+			default:
+				m.Regions = append(m.Regions, r)
+			}
+		}
+		if m.Type == checker.TypePush && len(m.Regions) > 0 {
+			fe.add("regions", "push monitors are evaluated by the server and have no regions")
+		}
+	}
+	if in.Quorum != nil {
+		m.Quorum = *in.Quorum
+	}
+	if in.Quorum != nil || in.Regions != nil {
+		if n := max(len(m.Regions), 1); m.Quorum < 0 || len(m.Regions) > 0 && m.Quorum > n {
+			fe.add("quorum", "must be from 0 (a majority) to the number of regions (%d)", n)
+		}
+	}
 	if in.Channels != nil {
 		if len(*in.Channels) > maxChannels {
 			fe.add("channels", "at most %d channels", maxChannels)
@@ -312,6 +346,21 @@ func checkURL(raw string) string {
 		}
 	}
 	return ""
+}
+
+// validRegion accepts a region name: lowercase letters, digits and
+// dashes, 1 to 32 of them, not starting with a dash.
+func validRegion(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // validHeaderName accepts an RFC 9110 token.

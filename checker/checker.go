@@ -97,7 +97,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		cfg.LocalWorkers = 64
 	}
 	if cfg.Prober == nil {
-		cfg.Prober = NewProber(ProbeEnv{})
+		cfg.Prober = NewProber(ProbeEnv{Region: LocalRegion})
 	}
 	return &Checker{
 		st: st, q: q, cfg: cfg,

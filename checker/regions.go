@@ -57,8 +57,10 @@ func (rs *regionState) advance(o Outcome, confirmations int, at, now time.Time) 
 	rs.seen, rs.latency, rs.reason, rs.err = now, o.Latency, o.Reason, o.Error
 }
 
-// quorumOf is how many of n regions must see a monitor down: the
+// QuorumOf is how many of n regions must see a monitor down: the
 // monitor's own quorum when it is in range, else a majority.
+func QuorumOf(q, n int) int { return quorumOf(q, n) }
+
 func quorumOf(q, n int) int {
 	if q >= 1 && q <= n {
 		return q

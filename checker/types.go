@@ -108,6 +108,9 @@ type ProbeEnv struct {
 	// RootCAs verifies certificates of TLS checks; nil means the system's.
 	// Tests set their own.
 	RootCAs *x509.CertPool
+	// Region the checks run from: HTTP checks name it in their User-Agent,
+	// so a target's logs (and a test's target) can tell regions apart.
+	Region string
 }
 
 // typeProber runs each check with its type's prober.
@@ -120,6 +123,9 @@ type typeProber struct {
 func NewProber(env ProbeEnv) Prober {
 	if env.HTTP.Resolver == nil {
 		env.HTTP.Resolver = env.Resolver
+	}
+	if env.HTTP.UserAgent == "" && env.Region != "" {
+		env.HTTP.UserAgent = "upwatch/1 (+uptime monitor; region " + env.Region + ")"
 	}
 	if env.Resolver == nil {
 		env.Resolver = net.DefaultResolver
