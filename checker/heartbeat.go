@@ -236,7 +236,7 @@ func (w *Worker) startHeartbeat(ctx context.Context) (stop func()) {
 			info.LastSeen = now
 			info.InFlight = int(w.meter.inFlight.Load())
 			info.ChecksPerMinute = perMin.perMinute(now, w.meter.done.Load())
-			bctx, bcancel := context.WithTimeout(ctx, every)
+			bctx, bcancel := context.WithTimeout(ctx, max(every, time.Second))
 			err := w.q.Heartbeat(bctx, info)
 			bcancel()
 			switch {
