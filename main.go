@@ -191,7 +191,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 	}
-	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved, DefaultRegions: cfg.Regions})
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved,
+		DefaultRegions: cfg.Regions, Version: version})
 	assets, err := static.New()
 	if err != nil {
 		return err
@@ -296,6 +297,7 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 		Name:        fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
 		Concurrency: max(cfg.Workers, 1),
 		Logger:      log,
+		Version:     version,
 	})
 	log.Info("worker started", "region", cfg.Region, "concurrency", max(cfg.Workers, 1))
 	return w.Run(ctx)

@@ -34,6 +34,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/tokens", a.requireAPI(a.apiCreateToken))
 	mux.HandleFunc("GET /api/v1/tokens", a.requireAPI(a.apiListTokens))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.requireAPI(a.apiDeleteToken))
+	mux.HandleFunc("GET /api/v1/workers", a.requireAPI(a.apiWorkers))
 
 	// The seed's routes: aliases with the same shapes.
 	mux.HandleFunc("POST /api/websites", a.requireAPI(a.apiCreateMonitor))
@@ -73,6 +74,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /channels/{id}/edit", a.requirePage(a.editChannelSubmit))
 	mux.HandleFunc("POST /channels/{id}/test", a.requirePage(a.testChannelSubmit))
 	mux.HandleFunc("POST /channels/{id}/delete", a.requirePage(a.deleteChannelSubmit))
+	mux.HandleFunc("GET /workers", a.requirePage(a.workersPage))
 	mux.HandleFunc("GET /settings", a.requirePage(a.settingsGet))
 	mux.HandleFunc("POST /settings/password", a.requirePage(a.changePassword))
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", a.requirePage(a.revokeSession))

@@ -36,6 +36,7 @@ type Config struct {
 	LocalWorkers int
 	Logger       *slog.Logger
 	Now          func() time.Time
+	Version      string // the build, shown in the local workers' heartbeat
 	// RetryDelay caps how soon a failed check is repeated to confirm a
 	// failure (default 5s, never more than the monitor's interval).
 	RetryDelay time.Duration
@@ -163,6 +164,7 @@ func (c *Checker) Run(ctx context.Context) error {
 			Concurrency: c.cfg.LocalWorkers,
 			Logger:      c.cfg.Logger,
 			Now:         c.cfg.Now,
+			Version:     c.cfg.Version,
 		})
 		workers.Add(1)
 		go func() {

@@ -22,6 +22,10 @@ type WorkerConfig struct {
 	// ClaimAfter is how long a job may sit unacknowledged with another
 	// consumer before this worker takes it over (that worker died).
 	ClaimAfter time.Duration
+	// Version is shown with the worker's heartbeat; HeartbeatEvery is how
+	// often it is written (default HeartbeatEvery).
+	Version        string
+	HeartbeatEvery time.Duration
 }
 
 // Worker reads jobs, probes, and sends results back in pipelined batches.
@@ -29,6 +33,7 @@ type Worker struct {
 	q      *Queue
 	prober Prober
 	cfg    WorkerConfig
+	meter  *meter // what the heartbeat reports
 }
 
 func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
@@ -44,7 +49,8 @@ func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
 	if cfg.ClaimAfter <= 0 {
 		cfg.ClaimAfter = 3 * time.Minute
 	}
-	return &Worker{q: q, prober: prober, cfg: cfg}
+	m := &meter{}
+	return &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m}
 }
 
 const (
@@ -71,6 +77,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer close(flushed)
 		w.flushLoop(results)
 	}()
+	stopHeartbeat := w.startHeartbeat(ctx)
+	defer stopHeartbeat() // after the last flush: the record goes last
 
 	var inflight sync.WaitGroup
 	lastClaim := time.Time{}

@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/views"
+)
+
+// workerLister is what the workers page and API need of the queue. The
+// checker's queue (Deps.Queue) is one; a queue that is not lists none.
+type workerLister interface {
+	Workers(ctx context.Context, now time.Time) ([]checker.WorkerInfo, error)
+}
+
+// workers lists the check workers by their heartbeats, alive first.
+func (a *App) workers(ctx context.Context) ([]checker.WorkerInfo, error) {
+	wl, ok := a.queue.(workerLister)
+	if !ok {
+		return nil, nil
+	}
+	return wl.Workers(ctx, a.now())
+}
+
+type workerJSON struct {
+	Name            string    `json:"name"`
+	Region          string    `json:"region"`
+	Version         string    `json:"version"`
+	Host            string    `json:"host"`
+	StartedAt       time.Time `json:"started_at"`
+	LastSeen        time.Time `json:"last_seen"` // by the worker's clock
+	Alive           bool      `json:"alive"`     // heard from within the last 30 s
+	InFlight        int       `json:"in_flight"`
+	ChecksPerMinute int       `json:"checks_per_minute"`
+	Concurrency     int       `json:"concurrency"`
+}
+
+func (a *App) apiWorkers(w http.ResponseWriter, r *http.Request) {
+	ws, err := a.workers(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items := make([]workerJSON, len(ws))
+	for i, x := range ws {
+		items[i] = workerJSON{Name: x.Name, Region: x.Region, Version: x.Version, Host: x.Host,
+			StartedAt: x.StartedAt.UTC(), LastSeen: x.LastSeen.UTC(), Alive: x.Alive,
+			InFlight: x.InFlight, ChecksPerMinute: x.ChecksPerMinute, Concurrency: x.Concurrency}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (a *App) workersPage(w http.ResponseWriter, r *http.Request) {
+	ws, err := a.workers(r.Context())
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p := views.WorkersPage{Page: a.page(r, "Workers")}
+	for _, x := range ws {
+		p.Workers = append(p.Workers, views.WorkerRow{Name: x.Name, Region: x.Region, Version: x.Version, Host: x.Host,
+			Alive: x.Alive, InFlight: x.InFlight, Concurrency: x.Concurrency, ChecksPerMinute: x.ChecksPerMinute,
+			LastSeen: x.LastSeen, StartedAt: x.StartedAt})
+	}
+	a.render(w, r, http.StatusOK, views.Workers(p))
+}
