@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,6 +165,11 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 		FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS, Paused: m.Paused,
 		Kind: a.monitorKind(m),
 	}
+	if p.Regions, err = a.regionRows(r.Context(), m); err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	p.Quorum = checker.QuorumOf(m.Quorum, len(p.Regions))
 	if p.Page, err = a.livePage(r, m.Name); err != nil {
 		a.pageError(w, r, err)
 		return
@@ -278,4 +284,25 @@ func (a *App) monitorKind(m store.Monitor) views.MonitorKind {
 		}
 	}
 	return k
+}
+
+// regionRows is each region's view of a monitor with its 24 h uptime.
+func (a *App) regionRows(ctx context.Context, m store.Monitor) ([]views.RegionRow, error) {
+	now := a.now()
+	up, err := a.st.RegionUptime(ctx, m.ID, now.Add(-24*time.Hour), now)
+	if err != nil {
+		return nil, err
+	}
+	states := a.sched.RegionStates(m.ID)
+	var rows []views.RegionRow
+	for _, region := range a.regionsOf(m) {
+		row := views.RegionRow{Region: region, Status: store.StatusPending, Uptime24h: percent(up[region])}
+		for _, rs := range states {
+			if rs.Region == region {
+				row.Status, row.LastAt, row.LatencyMS, row.Reason, row.Error = rs.Status, rs.LastAt, ms(rs.Latency), rs.Reason, rs.Error
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }

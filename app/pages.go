@@ -205,8 +205,12 @@ func formValues(m store.Monitor) views.MonitorValues {
 	if m.DegradedLatency > 0 {
 		deg = strconv.FormatInt(m.DegradedLatency.Milliseconds(), 10)
 	}
+	quorum := ""
+	if m.Quorum > 0 {
+		quorum = strconv.Itoa(m.Quorum)
+	}
 	return views.MonitorValues{
-		DegradedLatencyMS: deg, AlertDegraded: m.AlertDegraded,
+		DegradedLatencyMS: deg, AlertDegraded: m.AlertDegraded, Regions: strings.Join(m.Regions, ", "), Quorum: quorum,
 		Name: m.Name, URL: m.URL, Method: m.Method,
 		IntervalSeconds: strconv.Itoa(int(m.Interval / time.Second)),
 		TimeoutSeconds:  strconv.Itoa(int(m.Timeout / time.Second)),
@@ -228,6 +232,7 @@ func formInput(r *http.Request, t checker.Type) (monitorInput, views.MonitorValu
 		Body: r.PostFormValue("body"), Confirmations: r.PostFormValue("confirmations"),
 		FollowRedirects: r.PostFormValue("follow_redirects") == "on", VerifyTLS: r.PostFormValue("verify_tls") == "on",
 		DegradedLatencyMS: r.PostFormValue("degraded_latency_ms"), AlertDegraded: r.PostFormValue("alert_degraded") == "on",
+		Regions: r.PostFormValue("regions"), Quorum: r.PostFormValue("quorum"),
 	}
 	raw, typed, checked, fe := settingsFormInput(r, t.Fields)
 	typ := t.Name
@@ -258,6 +263,20 @@ func formInput(r *http.Request, t checker.Type) (monitorInput, views.MonitorValu
 	intField("timeout_seconds", v.TimeoutSeconds, &in.TimeoutSeconds)
 	intField("confirmations", v.Confirmations, &in.Confirmations)
 	intField("degraded_latency_ms", v.DegradedLatencyMS, &in.DegradedLatencyMS)
+	if t.Name != checker.TypePush {
+		regions := []string{}
+		for _, r := range strings.Split(v.Regions, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				regions = append(regions, r)
+			}
+		}
+		in.Regions = &regions
+		intField("quorum", v.Quorum, &in.Quorum)
+		if strings.TrimSpace(v.Quorum) == "" {
+			majority := 0
+			in.Quorum = &majority
+		}
+	}
 	if strings.TrimSpace(v.DegradedLatencyMS) == "" {
 		off := 0
 		in.DegradedLatencyMS = &off

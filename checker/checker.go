@@ -79,6 +79,7 @@ type monState struct {
 	regionList []string
 	quorum     int
 	regions    map[string]regionState
+	added      time.Time // when the checker took the monitor on
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -201,7 +202,7 @@ func (c *Checker) Run(ctx context.Context) error {
 func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st := c.states[m.ID]
 	if st == nil {
-		st = &monState{}
+		st = &monState{added: c.cfg.Now()}
 		c.states[m.ID] = st
 	}
 	resumed := st.paused && !m.Paused

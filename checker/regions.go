@@ -153,10 +153,13 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 		rs := st.regions[r]
 		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since, LastAt: rs.seen,
 			Latency: rs.latency, Reason: rs.reason, Error: rs.err}
+		stale := staleAfter(st.interval, st.timeout)
 		switch {
+		case rs.seen.IsZero() && now.Sub(st.added) > stale:
+			s.Status = "unknown" // nothing from it since the checker took the monitor on
 		case rs.seen.IsZero():
 			s.Status = store.StatusPending
-		case now.Sub(rs.seen) > staleAfter(st.interval, st.timeout):
+		case now.Sub(rs.seen) > stale:
 			s.Status = "unknown"
 		}
 		out = append(out, s)

@@ -394,3 +394,29 @@ func (r *rollup) point() LatencyPoint {
 	}
 	return p
 }
+
+// RegionUptime counts one monitor's up, down and degraded checks in
+// [from, to) per region, from the hourly roll-ups (snapped outward to
+// whole hours).
+func (s *Store) RegionUptime(ctx context.Context, monitorID int64, from, to time.Time) (map[string]Uptime, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT region, SUM(up), SUM(down), SUM(degraded) FROM hourly
+		WHERE monitor_id = ? AND ts >= ? AND ts < ? GROUP BY region`,
+		monitorID, floorTo(toMillis(from), hourMS), ceilTo(ceilMillis(to), hourMS))
+	if err != nil {
+		return nil, fmt.Errorf("store: region uptime of monitor %d: %w", monitorID, err)
+	}
+	defer rows.Close()
+	out := map[string]Uptime{}
+	for rows.Next() {
+		var region string
+		var u Uptime
+		if err := rows.Scan(&region, &u.Up, &u.Down, &u.Degraded); err != nil {
+			return nil, fmt.Errorf("store: region uptime of monitor %d: %w", monitorID, err)
+		}
+		out[region] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: region uptime of monitor %d: %w", monitorID, err)
+	}
+	return out, nil
+}

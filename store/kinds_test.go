@@ -64,3 +64,36 @@ func TestTypedMonitorAndDegradedChecks(t *testing.T) {
 		t.Errorf("daily uptime = %+v, %v", day[m.ID], err)
 	}
 }
+
+func TestRegionsAndRegionUptime(t *testing.T) {
+	ctx := context.Background()
+	clk := newTestClock()
+	s := openTest(t, WithClock(clk.Now))
+	u := newUser(t, s, "a@example.com")
+	in := sampleMonitor(u.ID)
+	in.Regions, in.Quorum = []string{"eu", "us"}, 2
+	m, err := s.CreateMonitor(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Regions) != 2 || m.Regions[1] != "us" || m.Quorum != 2 {
+		t.Fatalf("regions %v quorum %d", m.Regions, m.Quorum)
+	}
+	m.Regions, m.Quorum = nil, 0
+	if m, err = s.UpdateMonitor(ctx, m); err != nil || m.Regions != nil || m.Quorum != 0 {
+		t.Fatalf("cleared regions: %v %d %v", m.Regions, m.Quorum, err)
+	}
+	at := clk.Now().Truncate(time.Hour)
+	err = s.SaveChecks(ctx, []Check{
+		{MonitorID: m.ID, Region: "eu", At: at, OK: true},
+		{MonitorID: m.ID, Region: "eu", At: at.Add(time.Minute), OK: false},
+		{MonitorID: m.ID, Region: "us", At: at, OK: true, Degraded: true},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RegionUptime(ctx, m.ID, at.Add(-time.Hour), at.Add(time.Hour))
+	if err != nil || got["eu"] != (Uptime{Up: 1, Down: 1}) || got["us"] != (Uptime{Up: 1, Degraded: 1}) || len(got) != 2 {
+		t.Errorf("region uptime = %+v, %v", got, err)
+	}
+}

@@ -210,6 +210,45 @@ type MonitorPage struct {
 	Chart                         Chart
 	Incidents                     []IncidentRow
 	Kind                          MonitorKind
+	// Regions are where it is checked from, each with its own view; the
+	// card shows when there is more than the server's own region.
+	Regions []RegionRow
+	Quorum  int
+}
+
+// RegionRow is one region's view of a monitor.
+type RegionRow struct {
+	Region        string
+	Status        string // pending, up, degraded, down, unknown
+	LastAt        time.Time
+	LatencyMS     float64
+	Reason, Error string
+	Uptime24h     *float64
+}
+
+// showRegions tells whether the page has a regions card: more than one
+// region, or one that is not the server's own.
+func (p MonitorPage) showRegions() bool {
+	return len(p.Regions) > 1 || len(p.Regions) == 1 && p.Regions[0].Region != "local"
+}
+
+// quorumText says when the monitor is down.
+func (p MonitorPage) quorumText() string {
+	if len(p.Regions) <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("Down when %d of %d regions see it down; a region without recent results does not count.", p.Quorum, len(p.Regions))
+}
+
+// regionFailure is a region's reason and message, for a region that is not up.
+func (r RegionRow) failure() string {
+	if r.Status == StatusUp || r.Status == StatusPending {
+		return ""
+	}
+	if r.Status == "unknown" {
+		return "No recent results: are its workers running?"
+	}
+	return MonitorRow{LastReason: r.Reason, LastError: r.Error}.failureText()
 }
 
 // MonitorKind is what the monitor page shows of a monitor's type.
@@ -295,6 +334,7 @@ type MonitorValues struct {
 	ReminderMinutes                                                                                  string // minutes between reminders while down; "" or "0" = none
 	DegradedLatencyMS                                                                                string // "" or "0" = off
 	AlertDegraded                                                                                    bool
+	Regions, Quorum                                                                                  string // comma-separated; "" = the defaults / a majority
 }
 
 // MonitorForm is the add and edit pages.
