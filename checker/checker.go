@@ -56,7 +56,10 @@ type Checker struct {
 	q   *Queue
 	cfg Config
 
+	started time.Time // results due before it were issued by an earlier run
+
 	mu     sync.Mutex
+	stats  Stats
 	sched  *schedule
 	states map[int64]*monState
 	push   *pushBook
@@ -102,7 +105,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		cfg.Prober = NewProber(ProbeEnv{Region: LocalRegion})
 	}
 	return &Checker{
-		st: st, q: q, cfg: cfg,
+		st: st, q: q, cfg: cfg, started: cfg.Now(),
 		sched:  newSchedule(),
 		states: map[int64]*monState{},
 		push:   newPushBook(),
@@ -299,8 +302,14 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		now := c.cfg.Now()
 		c.mu.Lock()
 		jobs = c.sched.due(now, jobs[:0])
+		for i := range jobs {
+			c.issueLocked(jobs[i].Spec.MonitorID, jobs[i].Region, jobs[i].Due, now)
+		}
 		next, ok := c.sched.nextDue()
 		lates := c.push.overdue(now)
+		for i := range lates {
+			c.issueLocked(lates[i].MonitorID, LocalRegion, lates[i].Due, now)
+		}
 		if pn, pok := c.push.nextDeadline(); pok && (!ok || pn.Before(next)) {
 			next, ok = pn, true
 		}

@@ -243,6 +243,7 @@ func (c *Checker) Push(ctx context.Context, p Ping) (int64, error) {
 		pm.late = pm.sched.deadline(now)
 		c.push.fix(pm)
 	}
+	c.issueLocked(id, LocalRegion, now.UnixMilli(), now)
 	c.mu.Unlock()
 	c.poke()
 	r := Result{MonitorID: id, Region: LocalRegion, Due: now.UnixMilli(), Outcome: o}

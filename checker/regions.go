@@ -18,7 +18,14 @@ type regionState struct {
 	seen                time.Time // when its newest result was applied (server clock)
 	latency             time.Duration
 	reason, err         string
+	// issued are the due times of jobs sent to the region and not yet
+	// answered (a few at most: the regular slot and early re-checks).
+	issued []int64
 }
+
+// maxIssued bounds the unanswered jobs remembered per monitor and region;
+// older ones are forgotten (their results then count as not issued).
+const maxIssued = 8
 
 // advance applies one result of the region to its state.
 func (rs *regionState) advance(o Outcome, confirmations int, at, now time.Time) {
@@ -185,4 +192,68 @@ func (c *Checker) regionsFor(m store.Monitor) []string {
 		return m.Regions
 	}
 	return c.cfg.DefaultRegions
+}
+
+// Stats counts results the sink refused.
+type Stats struct {
+	// NotIssued: results for a job this server did not send to that
+	// region, or sent and already answered (forged or replayed).
+	NotIssued int64
+	// Future: results for a time more than a minute ahead of the server's clock.
+	Future int64
+}
+
+// Stats reports what the sink has refused so far.
+func (c *Checker) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// issueLocked remembers that a job for (monitor, region, due) went out, so
+// that its result, and only one, is accepted. Jobs that expired long ago
+// are forgotten on the way.
+func (c *Checker) issueLocked(id int64, region string, due int64, now time.Time) {
+	st, ok := c.states[id]
+	if !ok {
+		return
+	}
+	rs, ok := st.regions[region]
+	if !ok {
+		return
+	}
+	keep := rs.issued[:0]
+	oldest := now.Add(-2*st.interval - st.timeout - time.Minute).UnixMilli()
+	for _, d := range rs.issued {
+		if d >= oldest && d != due {
+			keep = append(keep, d)
+		}
+	}
+	if len(keep) >= maxIssued {
+		keep = keep[1:]
+	}
+	rs.issued = append(keep, due)
+	st.regions[region] = rs
+}
+
+// answerLocked accepts a result only for a job that was issued to its
+// region and not yet answered, and marks it answered. Results due before
+// this checker started come from jobs of an earlier run (a restart reads
+// them back from the queue): they are accepted as they are.
+func (c *Checker) answerLocked(rs *regionState, due int64, now time.Time) bool {
+	if due > now.Add(time.Minute).UnixMilli() {
+		c.stats.Future++
+		return false
+	}
+	for i, d := range rs.issued {
+		if d == due {
+			rs.issued = append(rs.issued[:i], rs.issued[i+1:]...)
+			return true
+		}
+	}
+	if due < c.started.UnixMilli() {
+		return true
+	}
+	c.stats.NotIssued++
+	return false
 }

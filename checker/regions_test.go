@@ -39,14 +39,30 @@ func TestRegionsQuorum(t *testing.T) {
 	startChecker(t, c)
 	eventually(t, 3*time.Second, "monitor loaded", func() bool { return len(c.RegionStates(m.ID)) == 2 })
 
-	due := clk.Now()
+	if err := q.Setup(ctx, "eu", "us"); err != nil {
+		t.Fatal(err)
+	}
+	// Each round moves the clock one interval on, so the scheduler sends
+	// a job to each region; send answers the region's job as a worker
+	// there would.
+	var due time.Time
+	round := func() {
+		clk.Add(10 * time.Second)
+		c.poke()
+	}
 	send := func(region string, ok bool) {
 		t.Helper()
+		msgs, err := q.ReadJobs(ctx, region, "test-worker", 1, 3*time.Second)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("no job for %s: %v", region, err)
+		}
+		due = time.UnixMilli(msgs[0].Job.Due)
 		o := Outcome{OK: ok, Latency: time.Millisecond}
 		if !ok {
 			o.Reason, o.Error = "refused", "connection refused"
 		}
-		if err := q.Complete(ctx, region, []Result{{MonitorID: m.ID, Region: region, Due: due.UnixMilli(), Outcome: o}}, nil); err != nil {
+		res := []Result{{MonitorID: m.ID, Region: region, Due: msgs[0].Job.Due, Outcome: o}}
+		if err := q.Complete(ctx, region, res, []string{msgs[0].ID}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,12 +71,12 @@ func TestRegionsQuorum(t *testing.T) {
 		eventually(t, 3*time.Second, what, func() bool { return status(t, st, m.ID).State.Status == want })
 	}
 
+	round()
 	send("eu", true)
 	send("us", true)
 	statusIs("up from both", store.StatusUp)
 
-	due = due.Add(10 * time.Second)
-	clk.Add(10 * time.Second)
+	round()
 	send("eu", false)
 	send("us", true)
 	statusIs("one region down is degraded, not down", store.StatusDegraded)
@@ -72,8 +88,7 @@ func TestRegionsQuorum(t *testing.T) {
 		t.Fatalf("an incident opened with one region of two down: %+v", incs)
 	}
 
-	due = due.Add(10 * time.Second)
-	clk.Add(10 * time.Second)
+	round()
 	send("eu", false)
 	send("us", false)
 	statusIs("both regions down is down", store.StatusDown)
@@ -88,25 +103,51 @@ func TestRegionsQuorum(t *testing.T) {
 
 	// us recovers; eu goes silent (its workers are gone). Once eu's last
 	// result is stale it is unknown: the monitor is up on us alone.
-	due = due.Add(10 * time.Second)
-	clk.Add(10 * time.Second)
+	round()
 	send("us", true)
 	statusIs("degraded while eu still says down", store.StatusDegraded)
 	clk.Add(staleAfter(10*time.Second, time.Second))
-	due = due.Add(staleAfter(10*time.Second, time.Second))
-	send("us", true)
+	round()
+	for {
+		// Skip the jobs us was sent while eu was going stale.
+		msgs, err := q.ReadJobs(ctx, "us", "test-worker", 10, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		last := msgs[len(msgs)-1]
+		res := []Result{{MonitorID: m.ID, Region: "us", Due: last.Job.Due, Outcome: Outcome{OK: true}}}
+		if err := q.Complete(ctx, "us", res, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	statusIs("up once silent eu is unknown", store.StatusUp)
 	rs := c.RegionStates(m.ID)
 	if len(rs) != 2 || rs[0].Region != "eu" || rs[0].Status != "unknown" || rs[1].Status != store.StatusUp {
 		t.Errorf("region states = %+v", rs)
 	}
 
-	// A result from a region the monitor does not use moves nothing.
-	due = due.Add(10 * time.Second)
-	send("ap", false)
-	time.Sleep(200 * time.Millisecond)
+	// Results for jobs never issued — another region, a made-up time, a
+	// replay, a time in the future — are refused and counted.
+	before := c.Stats().NotIssued
+	now := clk.Now()
+	forged := []Result{
+		{MonitorID: m.ID, Region: "ap", Due: now.UnixMilli(), Outcome: Outcome{}},
+		{MonitorID: m.ID, Region: "us", Due: now.Add(-3 * time.Second).UnixMilli(), Outcome: Outcome{}},
+		{MonitorID: m.ID, Region: "us", Due: due.UnixMilli(), Outcome: Outcome{}},
+		{MonitorID: m.ID, Region: "us", Due: now.Add(time.Hour).UnixMilli(), Outcome: Outcome{}},
+	}
+	if err := q.Complete(ctx, "us", forged, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "forged results counted", func() bool {
+		s := c.Stats()
+		return s.NotIssued-before == 3 && s.Future == 1
+	})
 	if s := status(t, st, m.ID).State.Status; s != store.StatusUp {
-		t.Errorf("a result from region ap moved the monitor to %s", s)
+		t.Errorf("forged failures moved the monitor to %s", s)
 	}
 }
 

@@ -97,6 +97,20 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if !known {
 			continue // deleted meanwhile
 		}
+		rs, inRegion := st.regions[r.Region]
+		if !inRegion {
+			// A result from a region the monitor is not checked from: a
+			// stale job of an edited monitor, or not one we issued.
+			c.stats.NotIssued++
+			continue
+		}
+		if _, seen := before[r.MonitorID]; !seen {
+			before[r.MonitorID] = cloneMonState(st)
+		}
+		if !c.answerLocked(&rs, r.Due, now) {
+			continue // forged, replayed or from the future: neither stored nor applied
+		}
+		st.regions[r.Region] = rs
 		o := judge(r.Outcome, st.degradedLatency)
 		at := time.UnixMilli(r.Due).UTC()
 		chk := store.Check{
@@ -109,18 +123,8 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
 		}
 		checks = append(checks, chk)
-		rs, inRegion := st.regions[r.Region]
-		if !inRegion {
-			// A result from a region the monitor is not checked from: a
-			// stale job of an edited monitor, or not one we issued.
-			c.cfg.Logger.Debug("result from a region the monitor does not use", "monitor", r.MonitorID, "region", r.Region)
-			continue
-		}
 		if st.paused || r.Due <= rs.lastDue {
 			continue // history only: state moves with newer checks of active monitors
-		}
-		if _, seen := before[r.MonitorID]; !seen {
-			before[r.MonitorID] = cloneMonState(st)
 		}
 		rs.lastDue = r.Due
 		rs.advance(o, st.confirmations, at, now)
