@@ -448,3 +448,54 @@ func TestWorkerStopQueueDown(t *testing.T) {
 		b.Start(t) // for the cleanup
 	})
 }
+
+func TestNextID(t *testing.T) {
+	for in, want := range map[string]string{"1700000000000-0": "1700000000000-1", "5-41": "5-42", "junk": "-"} {
+		if got := nextID(in); got != want {
+			t.Errorf("nextID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A job to take over behind more pending jobs than one XPENDING page (all
+// still within their timeouts) is found on a later page.
+func TestClaimPagesThroughPending(t *testing.T) {
+	testredis.Each(t, func(t *testing.T, b testredis.Backend) {
+		ctx := context.Background()
+		var hits atomic.Int32
+		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+		defer target.Close()
+		q := NewQueue(b.Client)
+		if err := q.Setup(ctx, LocalRegion); err != nil {
+			t.Fatal(err)
+		}
+		far := time.Now().Add(time.Hour).UnixMilli()
+		busy := make([]Job, claimPage+50)
+		for i := range busy {
+			busy[i] = Job{Spec: Spec{MonitorID: int64(i + 1), URL: "http://127.0.0.1:9/", Timeout: time.Hour}, Region: LocalRegion, Due: 1, Expires: far}
+		}
+		if err := q.PublishJobs(ctx, busy); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := q.ReadJobs(ctx, LocalRegion, "slow-1", len(busy), 10*time.Millisecond); err != nil || len(got) != len(busy) {
+			t.Fatalf("read %d (%v)", len(got), err)
+		}
+		short := Job{Spec: Spec{MonitorID: 9999, URL: target.URL, Timeout: 100 * time.Millisecond}, Region: LocalRegion, Due: 1, Expires: far}
+		if err := q.PublishJobs(ctx, []Job{short}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := q.ReadJobs(ctx, LocalRegion, "dead-1", 1, 10*time.Millisecond); err != nil || len(got) != 1 {
+			t.Fatalf("read %d (%v)", len(got), err)
+		}
+		w := NewWorker(NewQueue(b.Client), NewHTTPProber(HTTPOptions{}), WorkerConfig{
+			Region: LocalRegion, Name: "live-1", Concurrency: 4, Logger: quietLogger(), ClaimMargin: 200 * time.Millisecond,
+		})
+		w.heal.claimEvery = 50 * time.Millisecond
+		startWorker(t, w)
+		eventually(t, 5*time.Second, "job behind a full page claimed", func() bool { return hits.Load() == 1 })
+		eventually(t, 3*time.Second, "claimed job acknowledged, the busy ones untouched", func() bool {
+			p, err := q.PendingJobs(ctx, LocalRegion, 0, "-", len(busy)+10)
+			return err == nil && len(p) == len(busy) && p[len(p)-1].Consumer == "slow-1"
+		})
+	})
+}

@@ -183,6 +183,9 @@ func (w *Worker) flushLoop(in <-chan done) {
 						w.cfg.Logger.Warn("queue: too many unsent results; dropping the oldest", "region", w.cfg.Region, "keep", maxUnsent)
 					}
 					dropped += n
+					for _, d := range unsent[:n] {
+						w.heal.release([]string{d.msgID})
+					}
 					unsent = append(unsent[:0], unsent[n:]...)
 				}
 				return
