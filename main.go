@@ -92,6 +92,14 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
+// redisLog sends go-redis's own messages (one per failed dial while Redis
+// is down) to debug: the queue's loops report an outage once, and its end.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...))
+}
+
 // openQueue connects to REDIS_URL, or starts the embedded miniredis on a
 // loopback port when it is empty. close releases both.
 func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn func(), err error) {
@@ -133,6 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	redis.SetLogger(redisLog{log})
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -286,6 +295,7 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 		return errors.New("REDIS_URL: a worker needs the server's Redis (the embedded queue is private to the server)")
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	redis.SetLogger(redisLog{log})
 	rdb, closeQueue, err := openQueue(ctx, cfg.RedisURL)
 	if err != nil {
 		return err

@@ -298,6 +298,12 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var jobs []Job
+	// While the queue is unreachable due jobs are lost (they would be
+	// stale anyway); the schedule goes on and the outage is logged once.
+	// Late push monitors are kept and retried instead: nothing else would
+	// report them.
+	down := newOutage(c.cfg.Logger, "publishing jobs")
+	var unsentLates []Result
 	for {
 		now := c.cfg.Now()
 		c.mu.Lock()
@@ -314,21 +320,30 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 			next, ok = pn, true
 		}
 		c.mu.Unlock()
-		if len(lates) > 0 {
+		if lates = append(unsentLates, lates...); len(lates) > 0 {
+			unsentLates = nil
 			if err := c.q.Complete(ctx, LocalRegion, lates, nil); err != nil && ctx.Err() == nil {
-				c.cfg.Logger.Error("recording late push monitors failed", "n", len(lates), "err", err)
+				down.fail(err, "late_push_monitors", len(lates))
+				unsentLates = lates[max(len(lates)-maxUnsent, 0):]
+			} else if err == nil {
+				down.ok()
 			}
 		}
 		for len(jobs) > 0 {
 			n := min(len(jobs), 500)
 			if err := c.q.PublishJobs(ctx, jobs[:n]); err != nil && ctx.Err() == nil {
-				c.cfg.Logger.Error("publishing jobs failed", "n", n, "err", err)
+				down.fail(err, "n", n)
+			} else if err == nil {
+				down.ok()
 			}
 			jobs = jobs[n:]
 		}
 		wait := time.Minute
 		if ok {
 			wait = quantize(next).Sub(c.cfg.Now())
+		}
+		if len(unsentLates) > 0 {
+			wait = min(wait, time.Second)
 		}
 		timer.Reset(max(wait, time.Millisecond))
 		select {

@@ -54,6 +54,10 @@ type ResultMsg struct {
 	Err    error
 }
 
+// ErrQueue marks errors of the queue itself (Redis unreachable, a group
+// gone), as opposed to errors of what the caller did with the messages.
+var ErrQueue = errors.New("queue")
+
 // Queue is the stream transport between scheduler, workers and sink. It works
 // the same against the embedded miniredis and a real Redis.
 type Queue struct {
@@ -120,20 +124,150 @@ func (q *Queue) ReadJobs(ctx context.Context, region, consumer string, count int
 	return decodeJobs(msgs), nil
 }
 
-// ClaimStaleJobs takes over jobs another (dead) worker read but never acked.
-func (q *Queue) ClaimStaleJobs(ctx context.Context, region, consumer string, minIdle time.Duration, count int) ([]JobMsg, error) {
-	msgs, _, err := q.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-		Stream:   jobsStream(region),
-		Group:    workersGroup,
-		Consumer: consumer,
-		MinIdle:  minIdle,
-		Start:    "0-0",
-		Count:    int64(count),
+// PendingJob is a job delivered to a consumer and not acknowledged yet.
+type PendingJob struct {
+	ID       string
+	Consumer string
+	Idle     time.Duration // since it was last delivered (read or claimed)
+}
+
+// PendingJobs lists up to count of a region's jobs that have been pending
+// for at least minIdle, from the ID start on ("-" for the first). One
+// XPENDING, filtered by the server.
+func (q *Queue) PendingJobs(ctx context.Context, region string, minIdle time.Duration, start string, count int) ([]PendingJob, error) {
+	ps, err := q.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: jobsStream(region),
+		Group:  workersGroup,
+		Idle:   max(minIdle, time.Millisecond),
+		Start:  start,
+		End:    "+",
+		Count:  int64(count),
 	}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("queue: claim stale jobs: %w", err)
+		return nil, fmt.Errorf("%w: pending jobs: %w", ErrQueue, err)
 	}
-	return decodeJobs(msgs), nil
+	out := make([]PendingJob, len(ps))
+	for i, p := range ps {
+		out[i] = PendingJob{ID: p.ID, Consumer: p.Consumer, Idle: p.Idle}
+	}
+	return out, nil
+}
+
+// PeekJobs reads jobs by ID without claiming them, in one pipelined round
+// trip. IDs no longer in the stream are missing from the map.
+func (q *Queue) PeekJobs(ctx context.Context, region string, ids []string) (map[string]JobMsg, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := q.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.XRange(ctx, jobsStream(region), id, id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%w: peek %d jobs: %w", ErrQueue, len(ids), err)
+	}
+	out := make(map[string]JobMsg, len(ids))
+	for _, c := range cmds {
+		for _, m := range decodeJobs(c.Val()) {
+			out[m.ID] = m
+		}
+	}
+	return out, nil
+}
+
+// ClaimJobs takes over pending jobs for consumer, each only if it is still
+// idle for at least its minimum (so two workers never both take one, and a
+// job its reader is still running stays with it). One XCLAIM per distinct
+// minimum, pipelined.
+func (q *Queue) ClaimJobs(ctx context.Context, region, consumer string, minIdle map[string]time.Duration) ([]JobMsg, error) {
+	if len(minIdle) == 0 {
+		return nil, nil
+	}
+	byIdle := map[time.Duration][]string{}
+	for id, d := range minIdle {
+		byIdle[d] = append(byIdle[d], id)
+	}
+	pipe := q.rdb.Pipeline()
+	var cmds []*redis.XMessageSliceCmd
+	for d, ids := range byIdle {
+		cmds = append(cmds, pipe.XClaim(ctx, &redis.XClaimArgs{
+			Stream:   jobsStream(region),
+			Group:    workersGroup,
+			Consumer: consumer,
+			MinIdle:  d,
+			Messages: ids,
+		}))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%w: claim %d jobs: %w", ErrQueue, len(minIdle), err)
+	}
+	var out []JobMsg
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			if m.ID != "" { // an entry deleted meanwhile (older servers answer nil)
+				out = append(out, decodeJobs([]redis.XMessage{m})...)
+			}
+		}
+	}
+	return out, nil
+}
+
+// AckJobs acknowledges (and deletes) jobs without results: ones gone from
+// the stream, so that they leave the pending list.
+func (q *Queue) AckJobs(ctx context.Context, region string, ids []string) error {
+	return q.Complete(ctx, region, nil, ids)
+}
+
+// Consumers lists the workers group's consumers of a region.
+func (q *Queue) Consumers(ctx context.Context, region string) ([]redis.XInfoConsumer, error) {
+	cs, err := q.rdb.XInfoConsumers(ctx, jobsStream(region), workersGroup).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: list consumers: %w", ErrQueue, err)
+	}
+	return cs, nil
+}
+
+// delIdleConsumers deletes each named consumer only if it has nothing
+// pending, checked in the same atomic step: XGROUP DELCONSUMER drops a
+// consumer's pending entries, and a job dropped so could no longer be
+// re-claimed.
+var delIdleConsumers = redis.NewScript(`
+local n = 0
+for _, c in ipairs(ARGV) do
+  if #redis.call('XPENDING', KEYS[1], KEYS[2], '-', '+', 1, c) == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], KEYS[2], c)
+    n = n + 1
+  end
+end
+return n`)
+
+// DeleteIdleConsumers removes the named consumers of a region's workers
+// group that have nothing pending; it returns how many it removed.
+func (q *Queue) DeleteIdleConsumers(ctx context.Context, region string, names []string) (int, error) {
+	if len(names) == 0 {
+		return 0, nil
+	}
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	n, err := delIdleConsumers.Run(ctx, q.rdb, []string{jobsStream(region), workersGroup}, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("%w: delete consumers: %w", ErrQueue, err)
+	}
+	return n, nil
+}
+
+// GroupGone reports whether err means a stream or its consumer group does
+// not exist (Redis restarted without its data, or was flushed): Setup
+// creates them again.
+func GroupGone(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "NOGROUP") || strings.Contains(s, "no such key")
 }
 
 func decodeJobs(msgs []redis.XMessage) []JobMsg {
@@ -240,7 +374,7 @@ func (q *Queue) AckResults(ctx context.Context, ids []string) error {
 	pipe.XAck(ctx, resultsStream, sinkGroup, ids...)
 	pipe.XDel(ctx, resultsStream, ids...)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("queue: ack %d results: %w", len(ids), err)
+		return fmt.Errorf("%w: ack %d results: %w", ErrQueue, len(ids), err)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package checker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,10 +65,19 @@ func TestQueueJobsAndResults(t *testing.T) {
 		if err := q.Complete(ctx, "local", results, acks); err != nil {
 			t.Fatal(err)
 		}
-		claimed, err := q.ClaimStaleJobs(ctx, "local", "w2", 0, 500)
+		pend, err := q.PendingJobs(ctx, "local", 0, "-", 500)
+		if err != nil || len(pend) != 125 || pend[0].Consumer != "w1" {
+			t.Fatalf("pending %d jobs (%v), want the 125 unacknowledged of w1", len(pend), err)
+		}
+		take := map[string]time.Duration{}
+		for _, p := range pend {
+			take[p.ID] = 0
+		}
+		claimed, err := q.ClaimJobs(ctx, "local", "w2", take)
 		if err != nil {
 			t.Fatal(err)
 		}
+		slices.SortFunc(claimed, func(a, b JobMsg) int { return cmp.Compare(a.Job.Spec.MonitorID, b.Job.Spec.MonitorID) })
 		if len(claimed) != 125 || claimed[0].Job.Spec.MonitorID != 126 {
 			t.Fatalf("claimed %d stale jobs (first %+v), want the 125 unacknowledged", len(claimed), claimed)
 		}

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/upwatch/upwatch/reason"
@@ -23,15 +24,19 @@ const (
 // primary key makes the replay harmless.
 func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 	pending := true // first, whatever a previous run left unacknowledged
+	down := newOutage(c.cfg.Logger, "reading results")
 	for ctx.Err() == nil {
 		msgs, err := c.q.ReadResults(ctx, sinkConsumer, sinkBatch, readBlock, pending)
 		if err != nil {
-			if ctx.Err() == nil {
-				c.cfg.Logger.Warn("reading results failed", "err", err)
+			// A group gone with Redis's data is created again at once;
+			// anything else is retried every second.
+			if ctx.Err() == nil && !healGroups(ctx, c.q, c.cfg.Logger, err) {
+				down.fail(err)
 				sleep(ctx, time.Second)
 			}
 			continue
 		}
+		down.ok()
 		if pending && len(msgs) == 0 {
 			pending = false
 			continue
@@ -53,7 +58,13 @@ func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 			} // on error what was read is stored; the error shows again on the next read
 		}
 		if err := c.store(ctx, msgs); err != nil {
-			c.cfg.Logger.Error("storing results failed; will retry", "n", len(msgs), "err", err)
+			if errors.Is(err, ErrQueue) {
+				// Stored; only the acknowledgement failed. The re-read
+				// stores them again harmlessly (or finds the group gone).
+				down.fail(err, "n", len(msgs))
+			} else {
+				c.cfg.Logger.Error("storing results failed; will retry", "n", len(msgs), "err", err)
+			}
 			pending = true
 			sleep(ctx, time.Second)
 		}

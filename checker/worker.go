@@ -19,9 +19,10 @@ type WorkerConfig struct {
 	Concurrency int    // checks in flight at most
 	Logger      *slog.Logger
 	Now         func() time.Time
-	// ClaimAfter is how long a job may sit unacknowledged with another
-	// consumer before this worker takes it over (that worker died).
-	ClaimAfter time.Duration
+	// ClaimMargin is how long past its own timeout a job may sit
+	// unacknowledged with another consumer before this worker takes it over
+	// (that worker died). Default DefaultClaimMargin.
+	ClaimMargin time.Duration
 	// Version is shown with the worker's heartbeat; HeartbeatEvery is how
 	// often it is written (default HeartbeatEvery).
 	Version        string
@@ -32,6 +33,7 @@ type WorkerConfig struct {
 type Worker struct {
 	q      *Queue
 	prober Prober
+	heal   workerHeal
 	cfg    WorkerConfig
 	meter  *meter // what the heartbeat reports
 }
@@ -46,11 +48,13 @@ func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.ClaimAfter <= 0 {
-		cfg.ClaimAfter = 3 * time.Minute
+	if cfg.ClaimMargin <= 0 {
+		cfg.ClaimMargin = DefaultClaimMargin
 	}
 	m := &meter{}
-	return &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m}
+	w := &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m}
+	w.heal.init(cfg.Logger)
+	return w
 }
 
 const (
@@ -64,8 +68,10 @@ type done struct {
 	result *Result // nil when the job was dropped
 }
 
-// Run works until ctx is cancelled. In-flight checks are then abandoned (their
-// jobs stay pending and expire); finished results are flushed before return.
+// Run works until ctx is cancelled. In-flight checks then get a short grace
+// (stopGrace) to finish; what still runs after it is abandoned (its job
+// stays pending, to be re-claimed or to expire). Finished results are
+// flushed before return.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.q.Setup(ctx, w.cfg.Region); err != nil {
 		return err
@@ -80,8 +86,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	stopHeartbeat := w.startHeartbeat(ctx)
 	defer stopHeartbeat() // after the last flush: the record goes last
 
+	// Checks run on their own context, so that stopping lets them finish.
+	probeCtx, stopProbes := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProbes()
 	var inflight sync.WaitGroup
-	lastClaim := time.Time{}
 	for ctx.Err() == nil {
 		// Wait for at least one free slot, then read as many jobs as slots.
 		select {
@@ -99,32 +107,29 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			break
 		}
-		var msgs []JobMsg
-		var err error
-		if now := w.cfg.Now(); now.Sub(lastClaim) > w.cfg.ClaimAfter/4 {
-			lastClaim = now
-			msgs, err = w.q.ClaimStaleJobs(ctx, w.cfg.Region, w.cfg.Name, w.cfg.ClaimAfter, free)
-		}
+		msgs, err := w.maintain(ctx, free)
 		if err == nil && len(msgs) == 0 {
 			msgs, err = w.q.ReadJobs(ctx, w.cfg.Region, w.cfg.Name, free, readBlock)
 		}
-		if err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Warn("reading jobs failed", "region", w.cfg.Region, "err", err)
+		if err == nil {
+			w.heal.readDown.ok()
+		} else if ctx.Err() == nil && !w.readFailed(ctx, err) {
 			sleep(ctx, time.Second)
 		}
 		for i := 0; i < free-len(msgs); i++ {
 			<-slots
 		}
 		for _, m := range msgs {
+			w.heal.own(m.ID)
 			inflight.Add(1)
 			go func(m JobMsg) {
 				defer inflight.Done()
 				defer func() { <-slots }()
-				results <- w.run(ctx, m)
+				results <- w.run(probeCtx, m)
 			}(m)
 		}
 	}
-	inflight.Wait()
+	waitGrace(&inflight, w.heal.stopGrace, stopProbes)
 	close(results)
 	<-flushed
 	return nil
@@ -152,21 +157,56 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 	}}
 }
 
-// flushLoop batches finished checks into one pipelined round trip.
+// flushLoop batches finished checks into one pipelined round trip. While
+// the queue is unreachable it keeps them (up to maxUnsent) and retries.
 func (w *Worker) flushLoop(in <-chan done) {
-	var results []Result
-	var acks []string
-	flush := func() {
-		if len(acks) == 0 && len(results) == 0 {
+	var unsent []done
+	var retryAt time.Time
+	dropped := 0 // in this outage
+	flush := func(final bool) {
+		if len(unsent) == 0 || !final && time.Now().Before(retryAt) {
 			return
+		}
+		results := make([]Result, 0, len(unsent))
+		acks := make([]string, 0, len(unsent))
+		for _, d := range unsent {
+			if d.msgID != "" {
+				acks = append(acks, d.msgID)
+			}
+			if d.result != nil {
+				results = append(results, *d.result)
+			}
 		}
 		// A fresh context: results finished before shutdown still count.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := w.q.Complete(ctx, w.cfg.Region, results, acks); err != nil {
-			w.cfg.Logger.Error("sending results failed", "n", len(results), "err", err)
+			w.heal.sendDown.fail(err, "region", w.cfg.Region)
+			if final {
+				w.cfg.Logger.Error("queue: results lost: the queue is unreachable at shutdown", "region", w.cfg.Region, "n", len(results), "err", err)
+			} else {
+				retryAt = time.Now().Add(time.Second)
+				if n := len(unsent) - maxUnsent; n > 0 {
+					if dropped == 0 {
+						w.cfg.Logger.Warn("queue: too many unsent results; dropping the oldest", "region", w.cfg.Region, "keep", maxUnsent)
+					}
+					dropped += n
+					for _, d := range unsent[:n] {
+						w.heal.release([]string{d.msgID})
+					}
+					unsent = append(unsent[:0], unsent[n:]...)
+				}
+				return
+			}
+		} else {
+			w.heal.sendDown.ok()
+			if dropped > 0 {
+				w.cfg.Logger.Warn("queue: results dropped during the outage", "region", w.cfg.Region, "n", dropped)
+				dropped = 0
+			}
 		}
-		results, acks = results[:0], acks[:0]
+		w.heal.release(acks)
+		unsent = unsent[:0]
 	}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
@@ -174,20 +214,17 @@ func (w *Worker) flushLoop(in <-chan done) {
 		select {
 		case d, ok := <-in:
 			if !ok {
-				flush()
+				flush(true)
 				return
 			}
-			if d.msgID != "" {
-				acks = append(acks, d.msgID)
+			if d.msgID != "" || d.result != nil {
+				unsent = append(unsent, d)
 			}
-			if d.result != nil {
-				results = append(results, *d.result)
-			}
-			if len(acks) >= maxFlushBatch {
-				flush()
+			if len(unsent) >= maxFlushBatch {
+				flush(false)
 			}
 		case <-tick.C:
-			flush()
+			flush(false)
 		}
 	}
 }
