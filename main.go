@@ -171,6 +171,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = -1 // remote workers only
+		if cfg.RedisURL == "" {
+			log.Warn("WORKERS=0 with the embedded queue: nothing can run checks (remote workers need REDIS_URL); the dashboard and /healthz will say so")
+		}
 	}
 	hub := app.NewHub()
 	hostname, _ := os.Hostname()

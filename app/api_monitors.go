@@ -421,16 +421,3 @@ func (a *App) apiListChecks(w http.ResponseWriter, r *http.Request) {
 func (a *App) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, r, &apiError{Status: http.StatusNotFound, Title: "Not found", Detail: "no such endpoint: " + r.Method + " " + r.URL.Path})
 }
-
-func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
-	status, code := map[string]string{"store": "ok", "queue": "ok"}, http.StatusOK
-	if err := a.st.Ping(r.Context()); err != nil {
-		status["store"], code = "unavailable", http.StatusServiceUnavailable
-		a.log.Warn("health: store", "err", err)
-	}
-	if err := a.queue.Ping(r.Context()); err != nil {
-		status["queue"], code = "unavailable", http.StatusServiceUnavailable
-		a.log.Warn("health: queue", "err", err)
-	}
-	writeJSON(w, code, status)
-}

@@ -58,21 +58,22 @@ type Deps struct {
 
 // App holds the handlers' dependencies.
 type App struct {
-	cfg    Config
-	st     *store.Store
-	sched  Scheduler
-	queue  Pinger
-	assets *static.Assets
-	hub    *Hub
-	alerts *notify.Dispatcher
-	log    *slog.Logger
-	now    func() time.Time
-	hash   *hasher
-	touch  toucher
-	gz     gzipper
-	logins loginLimiter
-	push   Pusher
-	pings  pingLimiter
+	cfg      Config
+	st       *store.Store
+	sched    Scheduler
+	queue    Pinger
+	assets   *static.Assets
+	hub      *Hub
+	alerts   *notify.Dispatcher
+	log      *slog.Logger
+	now      func() time.Time
+	hash     *hasher
+	touch    toucher
+	gz       gzipper
+	logins   loginLimiter
+	push     Pusher
+	pings    pingLimiter
+	problems problemCache
 }
 
 // New builds the app.

@@ -41,13 +41,19 @@ var flashes = map[string]string{
 }
 
 func (a *App) page(r *http.Request, title string) views.Page {
-	return views.Page{
+	p := views.Page{
 		Title:     title,
 		UserEmail: userFrom(r.Context()).Email,
 		Asset:     a.assets.URL,
 		Flash:     flashes[r.URL.Query().Get("m")],
 		Now:       a.now(),
 	}
+	if p.UserEmail != "" { // signed-in pages only: say what is wrong with the instance
+		for _, pr := range a.instanceProblems(r.Context()) {
+			p.Problems = append(p.Problems, pr.Message)
+		}
+	}
+	return p
 }
 
 // render writes a whole page at once, so a rendering error never leaves half

@@ -60,6 +60,7 @@ type Checker struct {
 
 	mu     sync.Mutex
 	stats  Stats
+	health Health
 	sched  *schedule
 	states map[int64]*monState
 	push   *pushBook
@@ -83,6 +84,7 @@ type monState struct {
 	quorum     int
 	regions    map[string]regionState
 	added      time.Time // when the checker took the monitor on
+	push       bool      // evaluated by its deadlines, not by results arriving
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -188,7 +190,13 @@ func (c *Checker) Run(ctx context.Context) error {
 		c.sink(sinkCtx, draining)
 	}()
 
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		c.healthLoop(ctx)
+	}()
 	c.scheduleLoop(ctx)
+	<-healthDone
 	stopWork()
 	workers.Wait()
 	close(draining)
@@ -211,6 +219,7 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	resumed := st.paused && !m.Paused
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
 	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
+	st.push = m.Type == TypePush
 	regions := c.regionsFor(m)
 	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {
 		old := st.regions

@@ -160,3 +160,56 @@ func TestScheduleOneJobPerRegion(t *testing.T) {
 		t.Fatalf("jobs = %+v", jobs)
 	}
 }
+
+// A monitor whose regions all stay silent becomes unknown — no incident,
+// no alert — and Health says so; a result brings it back.
+func TestNoDataIsUnknown(t *testing.T) {
+	b := testredis.Mini(t)
+	st, u := openStore(t)
+	ctx := context.Background()
+	ch, err := st.CreateChannel(ctx, store.Channel{UserID: u.ID, Name: "hook", Type: "webhook", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateMonitor(ctx, store.Monitor{
+		UserID: u.ID, Name: "site", URL: "http://127.0.0.1:1/", Method: "GET", Interval: 10 * time.Second,
+		Timeout: time.Second, ExpectedStatus: "200-299", Confirmations: 1, Regions: []string{"eu"}, Channels: []int64{ch.ID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &stepClock{t: time.Now().Truncate(time.Second)}
+	q := NewQueue(b.Client)
+	c := New(st, q, Config{LocalWorkers: -1, Logger: quietLogger(), Now: clk.Now})
+	startChecker(t, c)
+	eventually(t, 3*time.Second, "monitor loaded", func() bool { return len(c.RegionStates(m.ID)) == 1 })
+	clk.Add(staleAfter(10*time.Second, time.Second) + time.Second)
+	eventually(t, 6*time.Second, "unknown without data", func() bool { return status(t, st, m.ID).State.Status == StatusUnknown })
+	h := c.Health()
+	if h.Monitors != 1 || h.NoData != 1 || h.Regions["eu"] != 1 {
+		t.Errorf("health = %+v", h)
+	}
+	tr, err := st.Transitions(ctx, m.ID, 1)
+	if err != nil || len(tr) != 1 || tr[0].Reason != "no_data" || tr[0].To != StatusUnknown {
+		t.Errorf("transition = %+v, %v", tr, err)
+	}
+	incs, _ := st.ListIncidents(ctx, u.ID, store.IncidentFilter{MonitorID: m.ID})
+	if len(incs) != 0 || len(deliveryKinds(t, st, u, ch)) != 0 {
+		t.Errorf("no data opened an incident or alerted: %+v", incs)
+	}
+
+	// A worker for eu appears: its result brings the monitor back.
+	if err := q.Setup(ctx, "eu"); err != nil {
+		t.Fatal(err)
+	}
+	c.poke()
+	msgs, err := q.ReadJobs(ctx, "eu", "late-worker", 1, 3*time.Second)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("no job for eu: %v", err)
+	}
+	res := []Result{{MonitorID: m.ID, Region: "eu", Due: msgs[0].Job.Due, Outcome: Outcome{OK: true}}}
+	if err := q.Complete(ctx, "eu", res, []string{msgs[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "up again", func() bool { return status(t, st, m.ID).State.Status == store.StatusUp })
+}

@@ -142,6 +142,11 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		st.regions[r.Region] = rs
 		prev := st.state
 		st.state = st.verdict(now)
+		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
+			// A region's own state outlived the monitor's (it was unknown
+			// meanwhile): the change is now.
+			st.state.Since = at
+		}
 		if len(st.regionList) > 1 && st.state.Status != prev.Status && o.Error != "" {
 			o.Error = r.Region + ": " + o.Error // which region saw it
 		}
@@ -196,6 +201,9 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		c.mu.Unlock()
 		return err
 	}
+	c.mu.Lock()
+	c.health.LastStored = c.cfg.Now()
+	c.mu.Unlock()
 	if c.cfg.OnSaved != nil {
 		c.cfg.OnSaved(checks, list)
 	}

@@ -20,6 +20,7 @@ const (
 	Late      = "late"      // push: no ping within the period and grace
 	Fail      = "fail"      // push: the job reported failure
 	Slow      = "slow"      // degraded: slower than the monitor's threshold
+	NoData    = "no_data"   // unknown: no region reported lately
 	Error     = "error"     // anything else
 )
 
@@ -38,6 +39,7 @@ var labels = map[string]string{
 	Late:      "Ping missed",
 	Fail:      "Job failed",
 	Slow:      "Slow response",
+	NoData:    "No data",
 	Error:     "Check failed",
 }
 

@@ -32,6 +32,7 @@ type Page struct {
 	Refresh   int                      // >0: <meta http-equiv="refresh" content="N"> (ignored when Live)
 	Favicon   string                   // overall state for the tab icon: "up", "down" or "" (neutral)
 	Live      bool                     // the page subscribes to the live feed (and does not meta-refresh)
+	Problems  []string                 // what is wrong with the instance (no workers, no data), shown as a banner
 
 	// section is the nav item marked as the current page; page components
 	// set it, handlers need not.

@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/internal/testredis"
+)
+
+// healthEnv is an app with a real checker on a shared embedded queue;
+// workers < 0 runs none in the server.
+func healthEnv(t *testing.T, workers int) *env {
+	t.Helper()
+	var c *checker.Checker
+	e := newEnvWith(t, func(d *Deps) {
+		q := checker.NewQueue(testredis.Mini(t).Client)
+		c = checker.New(d.Store, q, checker.Config{LocalWorkers: workers, Logger: slog.New(slog.DiscardHandler)})
+		d.Queue, d.Push, d.Scheduler = q, c, c
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("checker did not stop")
+		}
+	})
+	return e
+}
+
+func TestHealthzNoWorkers(t *testing.T) {
+	e := healthEnv(t, -1)
+	tok := e.signup(t)
+	if r := e.do(t, "GET", "/healthz", "", ""); r.code != 200 {
+		t.Fatalf("healthz with no monitors: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"a","url":"http://127.0.0.1:1/"}`); r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	var last resp
+	pollUntil(t, func() string { return "healthz never said no_workers: " + string(last.body) }, func() bool {
+		last = e.do(t, "GET", "/healthz", "", "")
+		return last.code == http.StatusServiceUnavailable && strings.Contains(string(last.body), `"no_workers"`)
+	})
+	var body struct {
+		Status   string
+		Problems []Problem
+	}
+	last.json(t, &body)
+	if body.Status != "unhealthy" || len(body.Problems) == 0 || !strings.Contains(body.Problems[0].Message, "upwatch worker --region local") {
+		t.Errorf("healthz = %s", last.body)
+	}
+	// The dashboard says it too.
+	c := browser(t)
+	if code, _, _ := post(t, c, e.srv.URL+"/login", map[string][]string{"email": {"owner@example.com"}, "password": {"password123"}}); code != 303 {
+		t.Fatalf("login: %d", code)
+	}
+	if _, _, page := get(t, c, e.srv.URL+"/"); !strings.Contains(page, "alert-instance") || !strings.Contains(page, "No worker is running for region local") {
+		t.Errorf("overview has no instance warning")
+	}
+}
+
+func TestHealthzHealthy(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer target.Close()
+	e := healthEnv(t, 2)
+	tok := e.signup(t)
+	if r := e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"a","url":"`+target.URL+`","interval_seconds":1}`); r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	var last resp
+	pollUntil(t, func() string { return "never healthy: " + string(last.body) }, func() bool {
+		last = e.do(t, "GET", "/healthz", "", "")
+		return last.code == 200 && strings.Contains(string(last.body), `"last_stored_at"`)
+	})
+}

@@ -1,0 +1,134 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/upwatch/upwatch/reason"
+	"github.com/upwatch/upwatch/store"
+)
+
+// StatusUnknown is a monitor none of whose regions has reported for two
+// intervals plus its timeout: upwatch cannot tell, so it says so instead
+// of showing a stale "up". It opens no incident and sends no DOWN alert.
+const StatusUnknown = "unknown"
+
+// ReasonNoData is the reason of a transition to unknown.
+const ReasonNoData = reason.NoData
+
+// healthEvery is how often the checker looks for monitors without data.
+const healthEvery = 2 * time.Second
+
+// Health is what the checker knows of its own work, for /healthz and the
+// dashboard's instance banner. It is read from memory: cheap and never
+// blocked by the database.
+type Health struct {
+	Monitors   int            // active (not paused) monitors
+	NoData     int            // of them, those without a recent result from any region
+	Regions    map[string]int // active monitors per region they are checked from
+	LastStored time.Time      // newest batch of results written; zero before the first
+	Refused    Stats
+}
+
+// Health reports the checker's view of itself.
+func (c *Checker) Health() Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.health
+	h.Regions = make(map[string]int, len(c.health.Regions))
+	for r, n := range c.health.Regions {
+		h.Regions[r] = n
+	}
+	h.Refused = c.stats
+	return h
+}
+
+// healthLoop marks monitors without data unknown, and keeps the counts
+// Health reports, until ctx ends.
+func (c *Checker) healthLoop(ctx context.Context) {
+	t := time.NewTicker(healthEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := c.sweep(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("marking monitors without data failed; will retry", "err", err)
+		}
+	}
+}
+
+// sweep finds active monitors none of whose regions reported lately and
+// records them as unknown. A monitor that is down stays down: that is the
+// last thing known of it, and its incident stays open.
+func (c *Checker) sweep(ctx context.Context) error {
+	now := c.cfg.Now()
+	var updates []store.StateUpdate
+	c.mu.Lock()
+	h := Health{Regions: map[string]int{}, LastStored: c.health.LastStored}
+	for id, st := range c.states {
+		if st.paused {
+			continue
+		}
+		h.Monitors++
+		for _, r := range st.regionList {
+			h.Regions[r]++
+		}
+		if st.push || !st.silent(now) {
+			continue
+		}
+		h.NoData++
+		switch st.state.Status {
+		case store.StatusDown, StatusUnknown:
+			continue
+		}
+		next := store.MonitorState{Status: StatusUnknown, Since: now, FailStreak: st.state.FailStreak}
+		updates = append(updates, store.StateUpdate{MonitorID: id, State: next, Transition: &store.Transition{
+			MonitorID: id, From: st.state.Status, To: StatusUnknown, At: now, PrevSince: st.state.Since,
+			Reason: ReasonNoData,
+			Error:  fmt.Sprintf("no result for %s from %v: are their workers running?", fmtDur(staleAfter(st.interval, st.timeout)), st.regionList),
+		}})
+	}
+	c.health = h
+	c.mu.Unlock()
+	if len(updates) == 0 {
+		return nil
+	}
+	if err := c.st.SaveChecks(ctx, nil, updates); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	for _, u := range updates {
+		// Only if nothing arrived for it meanwhile.
+		if st, ok := c.states[u.MonitorID]; ok && st.state.Status == u.Transition.From && st.silent(c.cfg.Now()) {
+			st.state = u.State
+		}
+	}
+	c.mu.Unlock()
+	if c.cfg.OnSaved != nil {
+		c.cfg.OnSaved(nil, updates)
+	}
+	for _, u := range updates {
+		c.cfg.Logger.Warn("monitor has no data", "monitor", u.MonitorID, "from", u.Transition.From, "regions", u.Transition.Error)
+	}
+	return nil
+}
+
+// silent tells whether no region of the monitor has reported for two
+// intervals plus its timeout (counting from when the checker took it on,
+// for regions never heard from).
+func (st *monState) silent(now time.Time) bool {
+	stale := staleAfter(st.interval, st.timeout)
+	if now.Sub(st.added) <= stale {
+		return false
+	}
+	for _, r := range st.regionList {
+		if rs := st.regions[r]; !rs.seen.IsZero() && now.Sub(rs.seen) <= stale {
+			return false
+		}
+	}
+	return true
+}
