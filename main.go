@@ -116,8 +116,8 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 			return nil, nil, fmt.Errorf("start embedded queue: %w", err)
 		}
 		opts = &redis.Options{Addr: mr.Addr(), Password: password}
-	} else if opts, err = redis.ParseURL(redisURL); err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	} else if opts, err = parseRedisURL(redisURL); err != nil {
+		return nil, nil, err
 	}
 	rdb = redis.NewClient(opts)
 	closeFn = func() {
@@ -130,9 +130,32 @@ func openQueue(ctx context.Context, redisURL string) (rdb *redis.Client, closeFn
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		closeFn()
+		if msg := err.Error(); strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "invalid username-password") {
+			return nil, nil, fmt.Errorf("REDIS_URL: the server refused the credentials (%s): check the user and password; reserved characters in them must be percent-encoded", strings.Fields(msg)[0])
+		}
 		return nil, nil, fmt.Errorf("REDIS_URL: cannot reach the queue: %w", err)
 	}
 	return rdb, closeFn, nil
+}
+
+// parseRedisURL reads REDIS_URL. Its errors never quote the URL: it may
+// hold a password, and a password with reserved characters is the usual
+// reason it does not parse.
+func parseRedisURL(raw string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(raw)
+	if err == nil {
+		return opts, nil
+	}
+	why := "it is not a redis://, rediss:// or unix:// URL"
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "invalid URL escape"):
+		why = "it has a % not followed by two hex digits"
+	case strings.Contains(msg, "invalid port"), strings.Contains(msg, "missing port"):
+		why = "the address ends early: a # / or ? in the password cuts it"
+	case strings.Contains(msg, "invalid redis URL scheme"):
+		why = "the scheme must be redis://, rediss:// or unix://"
+	}
+	return nil, fmt.Errorf("REDIS_URL: cannot be read (%s); write reserved characters of the user and password percent-encoded: %% as %%25, # as %%23, / as %%2F, ? as %%3F, @ as %%40, : as %%3A", why)
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -488,3 +488,95 @@ func TestRegionsQuorumWithWorkers(t *testing.T) {
 	failing.Store("us", false)
 	waitStatus(t, s, signup.Token, m.ID, "up")
 }
+
+// A password with reserved characters gets an error that says what to do
+// and never quotes the password.
+func TestRedisURLErrors(t *testing.T) {
+	for _, raw := range []string{"redis://:se#cret@127.0.0.1:6379", "redis://:se/cret@127.0.0.1:6379", "redis://:se%cret@127.0.0.1:6379", "http://127.0.0.1:6379"} {
+		_, err := parseRedisURL(raw)
+		if err == nil || !strings.Contains(err.Error(), "REDIS_URL") || strings.Contains(err.Error(), "cret") {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+	if _, err := parseRedisURL("redis://:se%23cret@127.0.0.1:6379"); err != nil {
+		t.Errorf("percent-encoded password refused: %v", err)
+	}
+	rb := testredis.Real(t)
+	if err := rb.Client.Do(context.Background(), "CONFIG", "SET", "requirepass", "s3cret#1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := openQueue(context.Background(), "unix://:wrong@"+strings.TrimPrefix(rb.URL, "unix://"))
+	if err == nil || !strings.Contains(err.Error(), "refused the credentials") {
+		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// workerACL is the least a remote worker needs of a shared Redis (README
+// documents it): its region's job stream, the results stream and the
+// workers hash.
+const workerACL = "on >w0rker-pass ~upwatch:* resetchannels -@all +ping +hello +auth " +
+	"+xreadgroup +xack +xadd +xdel +xclaim +xpending +xrange +xgroup|create +xgroup|delconsumer +xinfo|consumers " +
+	"+evalsha +eval +hset +hdel"
+
+// A worker logged in with only workerACL runs the checks of its region.
+func TestWorkerWithMinimalACL(t *testing.T) {
+	rb := testredis.Real(t)
+	ctx := context.Background()
+	if err := rb.Client.Do(ctx, append([]any{"ACL", "SETUSER", "worker"}, toAny(strings.Fields(workerACL))...)...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	s := start(t, map[string]string{
+		"HOST": "127.0.0.1", "PORT": "0", "LOG_LEVEL": "warn", "WORKERS": "0", "REGIONS": "eu",
+		"DATABASE_URL": filepath.Join(t.TempDir(), "upwatch.db"), "REDIS_URL": rb.URL,
+		"JWT_SECRET": strings.Repeat("s", 40),
+	})
+	workerURL := "unix://worker:w0rker-pass@" + strings.TrimPrefix(rb.URL, "unix://")
+	wctx, cancel := context.WithCancel(ctx)
+	var stderr strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(wctx, []string{"worker", "--region", "eu"}, env(map[string]string{"REDIS_URL": workerURL, "LOG_LEVEL": "warn"}), nil, io.Discard, &lockedWriter{w: &stderr})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	var signup struct{ Token string }
+	call(t, "POST", s.url+"/api/v1/auth/signup", "", map[string]string{"email": "a@example.com", "password": "longenough"}, &signup)
+	var m monitor
+	if code := call(t, "POST", s.url+"/api/v1/monitors", signup.Token, map[string]any{"name": "t", "url": target.URL, "interval_seconds": 1}, &m); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	waitStatus(t, s, signup.Token, m.ID, "up")
+	// Let the worker's upkeep (re-claims every 2 s) run under the ACL too;
+	// Redis logs every command the ACL refused.
+	time.Sleep(2500 * time.Millisecond)
+	denied, err := rb.Client.Do(ctx, "ACL", "LOG").Slice()
+	if err != nil || len(denied) != 0 {
+		t.Errorf("commands refused by the worker ACL: %v %v", denied, err)
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// lockedWriter lets a goroutine write while the test reads.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
