@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/upwatch/upwatch/internal/testredis"
 	"github.com/upwatch/upwatch/store"
 )
@@ -34,18 +36,44 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		delay, _ := time.ParseDuration(os.Getenv("UPWATCH_BENCH_DELAY"))
 		fmt.Println(ln.Addr().String())
-		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(delay) }))
+		os.Exit(0)
+	}
+	if url := os.Getenv("UPWATCH_BENCH_WORKER"); url != "" {
+		benchWorker(url)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
+// benchWorker makes the test binary an `upwatch worker` of region "bench"
+// with 16 check slots, until it is told to stop (SIGTERM).
+func benchWorker(redisURL string) {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	w := NewWorker(NewQueue(rdb), NewProber(ProbeEnv{Region: "bench"}), WorkerConfig{
+		Region: "bench", Name: fmt.Sprint("bench-", os.Getpid()), Concurrency: 16, Logger: quietLogger(),
+	})
+	_ = w.Run(ctx)
+}
+
 // targetProcess starts the test binary as a target server; it is killed
 // when the benchmark ends.
-func targetProcess(b *testing.B) string {
+func targetProcess(b *testing.B) string { return slowTargetProcess(b, 0) }
+
+// slowTargetProcess is a target that answers after delay.
+func slowTargetProcess(b *testing.B, delay time.Duration) string {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "UPWATCH_BENCH_TARGET=1")
+	cmd.Env = append(os.Environ(), "UPWATCH_BENCH_TARGET=1", "UPWATCH_BENCH_DELAY="+delay.String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -152,3 +180,52 @@ func BenchmarkMemoryPerMonitor(b *testing.B) {
 type nopProber struct{}
 
 func (nopProber) Probe(context.Context, Spec) Outcome { return Outcome{} }
+
+// BenchmarkWorkerProcesses shows checks per second growing with the
+// number of worker processes: each `worker` process (the test binary in
+// worker mode) has 16 check slots, and the target takes 100 ms to answer,
+// so one process can run ~160 checks/s; 400 monitors at a 1 s interval
+// want 400. The server runs no checks itself (region "bench" only).
+func BenchmarkWorkerProcesses(b *testing.B) {
+	target := slowTargetProcess(b, 100*time.Millisecond)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("processes=%d", workers), func(b *testing.B) {
+			const n = 400
+			mr := testredis.Mini(b)
+			st, u := openStoreB(b)
+			for i := 0; i < n; i++ {
+				if _, err := st.CreateMonitor(context.Background(), store.Monitor{
+					UserID: u.ID, Name: fmt.Sprint("m", i), URL: target, Method: "GET", Interval: time.Second,
+					Timeout: time.Second, ExpectedStatus: "200-299", Confirmations: 2,
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := 0; i < workers; i++ {
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), "UPWATCH_BENCH_WORKER="+mr.URL)
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+			}
+			var stored atomic.Int64
+			c := New(st, NewQueue(mr.Client), Config{
+				LocalWorkers: -1, Logger: quietLogger(), DefaultRegions: []string{"bench"},
+				OnSaved: func(cs []store.Check, _ []store.StateUpdate) { stored.Add(int64(len(cs))) },
+			})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			time.Sleep(2 * time.Second) // warm up: first round spread, workers connected
+			b.ResetTimer()
+			start, from := time.Now(), stored.Load()
+			for i := 0; i < b.N; i++ {
+				time.Sleep(time.Second)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(stored.Load()-from)/time.Since(start).Seconds(), "checks/s")
+		})
+	}
+}
