@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/upwatch/upwatch/checker"
 )
 
 // config is every setting, from env with flags overriding.
@@ -107,7 +109,7 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 		if r == "" {
 			continue
 		}
-		if !regionName(r) {
+		if !checker.ValidRegion(r) {
 			return c, nil, fmt.Errorf("REGIONS: %q is not a region name (1 to 32 letters, digits or -)", r)
 		}
 		if !slices.Contains(c.Regions, r) {
@@ -139,19 +141,4 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 		}
 	}
 	return c, fs.Args(), nil
-}
-
-// regionName accepts lowercase letters, digits and dashes, 1 to 32 of
-// them, not starting with a dash (as the API does for a monitor's regions).
-func regionName(s string) bool {
-	if s == "" || len(s) > 32 || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -73,7 +73,11 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a hook to change the app's collaborators (the
+// hook sees the store, so it can build a real checker on it).
+func newEnvWith(t *testing.T, mod func(*Deps)) *env {
 	t.Helper()
 	clk := &clock{now: time.Now()}
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "app.db"), store.WithClock(clk.Now))
@@ -86,10 +90,13 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	q := checker.NewQueue(testredis.Mini(t).Client)
-	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32)), MailFrom: "upwatch@example.com"}, Deps{Store: st, Scheduler: rec, Queue: q, Assets: assets,
+	d := Deps{Store: st, Scheduler: rec, Queue: checker.NewQueue(testredis.Mini(t).Client), Assets: assets,
 		Alerts: notify.NewDispatcher(st, notify.DispatchConfig{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)}),
-		Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
+		Logger: slog.New(slog.DiscardHandler), Now: clk.Now}
+	if mod != nil {
+		mod(&d)
+	}
+	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32)), MailFrom: "upwatch@example.com"}, d)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	return &env{app: a, srv: srv, st: st, sched: rec, clock: clk}

@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,38 +17,9 @@ import (
 
 	"github.com/upwatch/upwatch/checker"
 	"github.com/upwatch/upwatch/internal/testredis"
-	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/settings"
-	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
 )
-
-// newEnvWith is newEnv with a hook to change the app's collaborators (the
-// hook sees the store, so it can build a real checker on it).
-func newEnvWith(t *testing.T, mod func(*Deps)) *env {
-	t.Helper()
-	clk := &clock{now: time.Now()}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "app.db"), store.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	assets, err := static.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	d := Deps{Store: st, Scheduler: rec, Queue: checker.NewQueue(testredis.Mini(t).Client), Assets: assets,
-		Alerts: notify.NewDispatcher(st, notify.DispatchConfig{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)}),
-		Logger: slog.New(slog.DiscardHandler), Now: clk.Now}
-	if mod != nil {
-		mod(&d)
-	}
-	a := New(Config{JWTSecret: []byte(strings.Repeat("k", 32)), MailFrom: "upwatch@example.com"}, d)
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	return &env{app: a, srv: srv, st: st, sched: rec, clock: clk}
-}
 
 // sameJSON reports whether two JSON texts hold the same value.
 func sameJSON(t *testing.T, got []byte, want string) bool {

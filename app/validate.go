@@ -292,7 +292,7 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 		for _, r := range *in.Regions {
 			r = strings.ToLower(strings.TrimSpace(r))
 			switch {
-			case !validRegion(r):
+			case !checker.ValidRegion(r):
 				fe.add("regions", "%q is not a region name (1 to 32 letters, digits or -)", trunc(r, 40))
 			case slices.Contains(m.Regions, r):
 				fe.add("regions", "%s is listed twice", r)
@@ -346,21 +346,6 @@ func checkURL(raw string) string {
 		}
 	}
 	return ""
-}
-
-// validRegion accepts a region name: lowercase letters, digits and
-// dashes, 1 to 32 of them, not starting with a dash.
-func validRegion(s string) bool {
-	if s == "" || len(s) > 32 || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // validHeaderName accepts an RFC 9110 token.

@@ -257,3 +257,19 @@ func (c *Checker) answerLocked(rs *regionState, due int64, now time.Time) bool {
 	c.stats.NotIssued++
 	return false
 }
+
+// ValidRegion accepts a region name: lowercase letters, digits and dashes,
+// 1 to 32 of them, not starting with a dash. It is part of stream names
+// and of URLs, so nothing else.
+func ValidRegion(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
