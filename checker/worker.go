@@ -141,7 +141,7 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 		w.cfg.Logger.Warn("dropping malformed job", "id", m.ID, "err", m.Err)
 		return done{msgID: m.ID}
 	}
-	if w.cfg.Now().UnixMilli() > m.Job.Expires {
+	if stale(m.Job, w.cfg.Now) {
 		return done{msgID: m.ID}
 	}
 	out := w.prober.Probe(ctx, m.Job.Spec)
@@ -154,7 +154,18 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 		Region:    w.cfg.Region,
 		Due:       m.Job.Due,
 		Outcome:   out,
+		Run:       m.Job.Run,
+		Seq:       m.Job.Seq,
 	}}
+}
+
+// stale tells a job past its use: by what its queue left of its TTL, or,
+// from a server that sends none, by its expiry on this host's clock.
+func stale(j Job, now func() time.Time) bool {
+	if j.TTL != 0 {
+		return j.TTL < 0
+	}
+	return now().UnixMilli() > j.Expires
 }
 
 // flushLoop batches finished checks into one pipelined round trip. While
