@@ -72,9 +72,10 @@ func (k *clock) tick() time.Time { return k.epoch.Add(k.mono() - k.mono0) }
 
 // read returns the wall time and the tick, and the wall clock's step since
 // the previous reading when it moved by more than stepThreshold against
-// the monotonic clock (0 otherwise).
+// the monotonic clock (0 otherwise). The wall time has no monotonic
+// reading: times compare as labels, steps included.
 func (k *clock) read() (wall, tick time.Time, step time.Duration) {
-	wall, tick = k.wall(), k.tick()
+	wall, tick = k.wall().Round(0), k.tick()
 	off := wall.Sub(tick)
 	if d := off - k.offset; d > stepThreshold || d < -stepThreshold {
 		step = d
