@@ -103,6 +103,15 @@ func (c *Checker) nowLocked() (wall, tick time.Time) {
 // newRunID names a checker run: random, non-zero, and exact in JSON.
 func newRunID() uint64 { return rand.Uint64()>>12 | 1 }
 
+// stale tells a job past its use: by what its queue left of its TTL, or,
+// from a server that sends none, by its expiry on this host's clock.
+func stale(j Job, now func() time.Time) bool {
+	if j.TTL != 0 {
+		return j.TTL < 0
+	}
+	return now().UnixMilli() > j.Expires
+}
+
 // queueClockEvery is how often a queue reads the queue server's clock
 // (Redis TIME); in between it counts on from its last reading with this
 // host's monotonic clock.

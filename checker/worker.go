@@ -159,15 +159,6 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 	}}
 }
 
-// stale tells a job past its use: by what its queue left of its TTL, or,
-// from a server that sends none, by its expiry on this host's clock.
-func stale(j Job, now func() time.Time) bool {
-	if j.TTL != 0 {
-		return j.TTL < 0
-	}
-	return now().UnixMilli() > j.Expires
-}
-
 // flushLoop batches finished checks into one pipelined round trip. While
 // the queue is unreachable it keeps them (up to maxUnsent) and retries.
 func (w *Worker) flushLoop(in <-chan done) {
