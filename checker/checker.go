@@ -37,6 +37,12 @@ type Config struct {
 	Logger       *slog.Logger
 	Now          func() time.Time
 	Version      string // the build, shown in the local workers' heartbeat
+	// Now is the wall clock: it labels checks and states. Mono is the
+	// monotonic clock (time since some fixed point): it decides when
+	// checks run, so that a step of the wall clock never stops or
+	// bunches them (clock.go). Defaults: time.Now and its monotonic
+	// part; a Now without a Mono is also the monotonic clock (a test's).
+	Mono func() time.Duration
 	// RetryDelay caps how soon a failed check is repeated to confirm a
 	// failure (default 5s, never more than the monitor's interval).
 	RetryDelay time.Duration
@@ -57,8 +63,11 @@ type Checker struct {
 	cfg Config
 
 	started time.Time // results due before it were issued by an earlier run
+	run     uint64    // this run's id, in its jobs: results of other runs are told apart
 
 	mu     sync.Mutex
+	clk    *clock
+	seq    uint64 // the last job's sequence number in this run
 	stats  Stats
 	health Health
 	sched  *schedule
@@ -83,14 +92,18 @@ type monState struct {
 	regionList []string
 	quorum     int
 	regions    map[string]regionState
-	added      time.Time // when the checker took the monitor on
+	added      time.Time // when the checker took the monitor on (a tick)
 	push       bool      // evaluated by its deadlines, not by results arriving
+	// lastLabel is the newest label (unix ms) given to a check of the
+	// monitor, or stored for it: labels never go backwards.
+	lastLabel int64
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	clk := newClock(cfg.Now, cfg.Mono)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -107,7 +120,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		cfg.Prober = NewProber(ProbeEnv{Region: LocalRegion})
 	}
 	return &Checker{
-		st: st, q: q, cfg: cfg, started: cfg.Now(),
+		st: st, q: q, cfg: cfg, started: clk.epoch, run: newRunID(), clk: clk,
 		sched:  newSchedule(),
 		states: map[int64]*monState{},
 		push:   newPushBook(),
@@ -147,8 +160,8 @@ func (c *Checker) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("checker: load monitors: %w", err)
 	}
-	now := c.cfg.Now()
 	c.mu.Lock()
+	_, now := c.nowLocked()
 	for _, m := range mons {
 		if _, ok := c.states[m.ID]; ok {
 			continue // a Reschedule during start-up already has fresher data
@@ -210,11 +223,16 @@ func (c *Checker) Run(ctx context.Context) error {
 }
 
 // putLocked (re)registers a monitor; paused monitors leave the schedule.
+// first is a tick.
 func (c *Checker) putLocked(m store.Monitor, first time.Time) {
+	wall, tick := c.nowLocked()
 	st := c.states[m.ID]
 	if st == nil {
-		st = &monState{added: c.cfg.Now()}
+		st = &monState{added: tick}
 		c.states[m.ID] = st
+	}
+	if m.LastCheck != nil {
+		st.lastLabel = max(st.lastLabel, m.LastCheck.At.UnixMilli())
 	}
 	resumed := st.paused && !m.Paused
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
@@ -227,7 +245,7 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 		for _, r := range regions {
 			rs, ok := old[r]
 			if !ok {
-				rs.state = store.MonitorState{Status: store.StatusPending, Since: c.cfg.Now()}
+				rs.state = store.MonitorState{Status: store.StatusPending, Since: wall}
 			}
 			st.regions[r] = rs
 		}
@@ -265,7 +283,7 @@ func (c *Checker) Reschedule(ctx context.Context, id int64) error {
 		return fmt.Errorf("checker: reschedule %d: %w", id, err)
 	}
 	c.mu.Lock()
-	c.putLocked(m, c.cfg.Now())
+	c.putLocked(m, c.clk.tick())
 	c.mu.Unlock()
 	c.poke()
 	return nil
@@ -314,19 +332,20 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 	down := newOutage(c.cfg.Logger, "publishing jobs")
 	var unsentLates []Result
 	for {
-		now := c.cfg.Now()
 		c.mu.Lock()
-		jobs = c.sched.due(now, jobs[:0])
-		for i := range jobs {
-			c.issueLocked(jobs[i].Spec.MonitorID, jobs[i].Region, jobs[i].Due, now)
-		}
+		wall, now := c.nowLocked()
+		jobs = c.sched.due(now, c.clk.offset, jobs[:0])
+		c.issueJobsLocked(jobs, now)
 		next, ok := c.sched.nextDue()
-		lates := c.push.overdue(now)
+		lates := c.push.overdue(wall)
 		for i := range lates {
-			c.issueLocked(lates[i].MonitorID, LocalRegion, lates[i].Due, now)
+			c.issueResultLocked(&lates[i], now)
 		}
-		if pn, pok := c.push.nextDeadline(); pok && (!ok || pn.Before(next)) {
-			next, ok = pn, true
+		if pn, pok := c.push.nextDeadline(); pok {
+			// A push deadline is a wall time; as a tick:
+			if pn = pn.Add(-c.clk.offset); !ok || pn.Before(next) {
+				next, ok = pn, true
+			}
 		}
 		c.mu.Unlock()
 		if lates = append(unsentLates, lates...); len(lates) > 0 {
@@ -349,7 +368,7 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		}
 		wait := time.Minute
 		if ok {
-			wait = quantize(next).Sub(c.cfg.Now())
+			wait = quantize(next).Sub(c.clk.tick())
 		}
 		if len(unsentLates) > 0 {
 			wait = min(wait, time.Second)

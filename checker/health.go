@@ -65,9 +65,9 @@ func (c *Checker) healthLoop(ctx context.Context) {
 // records them as unknown. A monitor that is down stays down: that is the
 // last thing known of it, and its incident stays open.
 func (c *Checker) sweep(ctx context.Context) error {
-	now := c.cfg.Now()
 	var updates []store.StateUpdate
 	c.mu.Lock()
+	now, tick := c.nowLocked()
 	h := Health{Regions: map[string]int{}, LastStored: c.health.LastStored}
 	for id, st := range c.states {
 		if st.paused {
@@ -77,7 +77,7 @@ func (c *Checker) sweep(ctx context.Context) error {
 		for _, r := range st.regionList {
 			h.Regions[r]++
 		}
-		if st.push || !st.silent(now) {
+		if st.push || !st.silent(tick) {
 			continue
 		}
 		h.NoData++
@@ -101,9 +101,10 @@ func (c *Checker) sweep(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
+	_, tick = c.nowLocked()
 	for _, u := range updates {
 		// Only if nothing arrived for it meanwhile.
-		if st, ok := c.states[u.MonitorID]; ok && st.state.Status == u.Transition.From && st.silent(c.cfg.Now()) {
+		if st, ok := c.states[u.MonitorID]; ok && st.state.Status == u.Transition.From && st.silent(tick) {
 			st.state = u.State
 		}
 	}
@@ -119,7 +120,7 @@ func (c *Checker) sweep(ctx context.Context) error {
 
 // silent tells whether no region of the monitor has reported for two
 // intervals plus its timeout (counting from when the checker took it on,
-// for regions never heard from).
+// for regions never heard from). now is a tick.
 func (st *monState) silent(now time.Time) bool {
 	stale := staleAfter(st.interval, st.timeout)
 	if now.Sub(st.added) <= stale {

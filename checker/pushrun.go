@@ -47,6 +47,10 @@ type pushMon struct {
 	late    time.Time // when the next expected ping is overdue
 	started time.Time // a run reported by /start and not finished yet
 	index   int       // in the heap, -1 when not in it
+	// clocked: late was reckoned from this run's clock (a ping, a
+	// resumption), not from a stored time, so it moves with a step of the
+	// clock.
+	clocked bool
 }
 
 // key is when something next happens to m: the run's grace ends or the
@@ -100,6 +104,22 @@ func (b *pushBook) fix(m *pushMon) {
 	}
 }
 
+// shift moves the deadlines reckoned from this run's clock, and the start
+// of running jobs, by d, a step of the wall clock: the time from a ping to
+// its deadline is the same on either side of a step. Deadlines from stored
+// times stay where they are.
+func (b *pushBook) shift(d time.Duration) {
+	for _, m := range b.byID {
+		if m.clocked {
+			m.late = m.late.Add(d)
+		}
+		if !m.started.IsZero() {
+			m.started = m.started.Add(d)
+		}
+	}
+	heap.Init(&b.h)
+}
+
 func (b *pushBook) nextDeadline() (time.Time, bool) {
 	if len(b.h) == 0 {
 		return time.Time{}, false
@@ -127,7 +147,7 @@ func (b *pushBook) overdue(now time.Time) []Result {
 			m.late = m.sched.nextLate(m.late)
 			for i := 0; !m.late.After(now); i++ {
 				if i == 1000 {
-					m.late = m.sched.deadline(now)
+					m.late, m.clocked = m.sched.deadline(now), true
 					break
 				}
 				m.late = m.sched.nextLate(m.late)
@@ -173,14 +193,15 @@ func (c *Checker) putPushLocked(m store.Monitor, resumed bool) {
 		return
 	}
 	pm.sched = sched
-	now := c.cfg.Now()
+	now, _ := c.nowLocked()
+	pm.clocked = false
 	switch lc := m.LastCheck; {
 	case resumed:
-		pm.late = sched.deadline(now)
+		pm.late, pm.clocked = sched.deadline(now), true
 	case lc == nil:
 		base := m.CreatedAt
 		if base.IsZero() || base.After(now) {
-			base = now
+			base, pm.clocked = now, true
 		}
 		pm.late = sched.deadline(base)
 	case lc.Reason == reason.Late:
@@ -195,8 +216,8 @@ func (c *Checker) putPushLocked(m store.Monitor, resumed bool) {
 // monitor has, storing nothing. A ping of a paused monitor is kept in its
 // history but moves nothing.
 func (c *Checker) Push(ctx context.Context, p Ping) (int64, error) {
-	now := c.cfg.Now()
 	c.mu.Lock()
+	now, tick := c.nowLocked()
 	pm, ok := c.push.byToken[p.Token]
 	if !ok || p.Token == "" {
 		c.mu.Unlock()
@@ -216,7 +237,7 @@ func (c *Checker) Push(ctx context.Context, p Ping) (int64, error) {
 		if pm.active {
 			// The run came: what is due now is its end, within the grace.
 			pm.started = now
-			pm.late = pm.sched.deadline(now)
+			pm.late, pm.clocked = pm.sched.deadline(now), true
 			c.push.fix(pm)
 		}
 		c.mu.Unlock()
@@ -240,13 +261,13 @@ func (c *Checker) Push(ctx context.Context, p Ping) (int64, error) {
 	}
 	if pm.active {
 		pm.started = time.Time{}
-		pm.late = pm.sched.deadline(now)
+		pm.late, pm.clocked = pm.sched.deadline(now), true
 		c.push.fix(pm)
 	}
-	c.issueLocked(id, LocalRegion, now.UnixMilli(), now)
+	r := Result{MonitorID: id, Region: LocalRegion, Due: now.UnixMilli(), Outcome: o}
+	c.issueResultLocked(&r, tick)
 	c.mu.Unlock()
 	c.poke()
-	r := Result{MonitorID: id, Region: LocalRegion, Due: now.UnixMilli(), Outcome: o}
 	if err := c.q.Complete(ctx, LocalRegion, []Result{r}, nil); err != nil {
 		return id, fmt.Errorf("checker: record ping of monitor %d: %w", id, err)
 	}

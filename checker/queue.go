@@ -29,8 +29,21 @@ const (
 type Job struct {
 	Spec    Spec   `json:"spec"`
 	Region  string `json:"region"`
-	Due     int64  `json:"due"`     // scheduled time, unix ms; the check's identity
-	Expires int64  `json:"expires"` // unix ms after which the job is dropped, not run late
+	Due     int64  `json:"due"`     // the check's time label, unix ms (server's wall clock); names the stored check
+	Expires int64  `json:"expires"` // Due + interval: workers that predate TTL drop the job once their own clock passes it
+	// TTL is how long the job is worth running, in ms: as the server
+	// sends it, from when it was published; once a queue has read it
+	// (ReadJobs, ClaimJobs), what is left of that, measured on the queue's
+	// own clock. Negative: stale, dropped unrun. Zero: a job of an older
+	// server, whose Expires applies. No host's wall clock need agree with
+	// another's.
+	TTL int64 `json:"ttl,omitempty"`
+	// Run and Seq identify the job within the server run that issued it:
+	// Seq grows with every job of the run. A result echoes them; the sink
+	// orders a monitor's results by Seq, not by their labels, which a step
+	// of the wall clock can move backwards.
+	Run uint64 `json:"run,omitempty"`
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // Result is the outcome of a Job, sent back to the server's sink.
@@ -39,6 +52,8 @@ type Result struct {
 	Region    string  `json:"region"`
 	Due       int64   `json:"due"`
 	Outcome   Outcome `json:"outcome"`
+	Run       uint64  `json:"run,omitempty"` // the job's, echoed; absent from older workers
+	Seq       uint64  `json:"seq,omitempty"`
 }
 
 // JobMsg and ResultMsg pair a decoded message with its stream ID (for XACK).
@@ -61,6 +76,8 @@ var ErrQueue = errors.New("queue")
 // Queue is the stream transport between scheduler, workers and sink. It works
 // the same against the embedded miniredis and a real Redis.
 type Queue struct {
+	clock queueClock // for the age of jobs read
+
 	rdb redis.UniversalClient
 }
 
@@ -121,7 +138,7 @@ func (q *Queue) ReadJobs(ctx context.Context, region, consumer string, count int
 	if err != nil {
 		return nil, fmt.Errorf("queue: read jobs: %w", err)
 	}
-	return decodeJobs(msgs), nil
+	return q.age(ctx, decodeJobs(msgs)), nil
 }
 
 // PendingJob is a job delivered to a consumer and not acknowledged yet.
@@ -210,7 +227,7 @@ func (q *Queue) ClaimJobs(ctx context.Context, region, consumer string, minIdle 
 			}
 		}
 	}
-	return out, nil
+	return q.age(ctx, out), nil
 }
 
 // AckJobs acknowledges (and deletes) jobs without results: ones gone from

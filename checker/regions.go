@@ -14,13 +14,39 @@ type regionState struct {
 	state               store.MonitorState
 	degStreak           int       // consecutive degraded results
 	failSince, degSince time.Time // when the current run of failures (degradations) began
-	lastDue             int64     // newest applied result, so late duplicates do not move state
-	seen                time.Time // when its newest result was applied (server clock)
+	lastDue             int64     // newest applied result of an earlier run (see lastSeq)
+	seen                time.Time // when its newest result was applied (a tick)
 	latency             time.Duration
 	reason, err         string
-	// issued are the due times of jobs sent to the region and not yet
-	// answered (a few at most: the regular slot and early re-checks).
-	issued []int64
+	// issued are the jobs sent to the region and not yet answered (a few
+	// at most: the regular slot and early re-checks).
+	issued []issuedJob
+	// lastSeq is the newest applied result of this run, so that late
+	// duplicates and stragglers do not move state.
+	lastSeq uint64
+}
+
+// issuedJob is a job the sink expects a result for.
+type issuedJob struct {
+	seq uint64
+	due int64     // its label, unix ms
+	at  time.Time // when it was sent (a tick)
+}
+
+// newer tells whether a result (its sequence number, 0 for one of an
+// earlier run, and label) is newer than the region's last applied one,
+// and if so records it. This run's results are ordered by sequence, after
+// every result of an earlier run; those among themselves by label.
+func (rs *regionState) newer(seq uint64, due int64) bool {
+	switch {
+	case seq != 0 && seq > rs.lastSeq:
+		rs.lastSeq = seq
+		return true
+	case seq == 0 && rs.lastSeq == 0 && due > rs.lastDue:
+		rs.lastDue = due
+		return true
+	}
+	return false
 }
 
 // maxIssued bounds the unanswered jobs remembered per monitor and region;
@@ -87,8 +113,8 @@ func staleAfter(interval, timeout time.Duration) time.Duration {
 // the regions that report see it down (since the quorum was reached),
 // DEGRADED when some region sees it down or degraded, UP when every
 // reporting region sees it up; with no region reporting it keeps its
-// state.
-func (st *monState) verdict(now time.Time) store.MonitorState {
+// state. now is a tick, wall its label.
+func (st *monState) verdict(now, wall time.Time) store.MonitorState {
 	if len(st.regionList) == 1 {
 		return st.regions[st.regionList[0]].state
 	}
@@ -112,7 +138,7 @@ func (st *monState) verdict(now time.Time) store.MonitorState {
 	}
 	next := st.state
 	next.FailStreak = streak
-	status, since := next.Status, now
+	status, since := next.Status, wall
 	switch q := quorumOf(st.quorum, len(st.regionList)); {
 	case len(downs) >= q:
 		// The quorum was reached when the q-th region went down.
@@ -154,12 +180,15 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 	if !ok {
 		return nil
 	}
-	now := c.cfg.Now()
+	_, now := c.nowLocked()
 	out := make([]RegionState, 0, len(st.regionList))
 	for _, r := range st.regionList {
 		rs := st.regions[r]
-		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since, LastAt: rs.seen,
+		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since,
 			Latency: rs.latency, Reason: rs.reason, Error: rs.err}
+		if !rs.seen.IsZero() {
+			s.LastAt = c.clk.label(rs.seen)
+		}
 		stale := staleAfter(st.interval, st.timeout)
 		switch {
 		case rs.seen.IsZero() && now.Sub(st.added) > stale:
@@ -210,12 +239,58 @@ func (c *Checker) Stats() Stats {
 	return c.stats
 }
 
+// nextLabel is the label (unix ms) of a monitor's next check, due at the
+// wall time due: that time, or just after the monitor's newest label when
+// the wall clock went back. Labels never go backwards, so a step back
+// neither stores a check over another (the checks table's key is the
+// monitor, the label and the region) nor leaves last_check ahead of new
+// checks; after a step back of S, checks are labelled a millisecond apart
+// until the clock has caught up, at most S later.
+func (st *monState) nextLabel(due int64) int64 {
+	if due <= st.lastLabel {
+		due = st.lastLabel + 1
+	}
+	st.lastLabel = due
+	return due
+}
+
+// issueJobsLocked labels due jobs, numbers them and remembers them as
+// issued. The jobs of one slot (one per region, in a row) share a label.
+func (c *Checker) issueJobsLocked(jobs []Job, now time.Time) {
+	var label int64
+	for i := range jobs {
+		j := &jobs[i]
+		st := c.states[j.Spec.MonitorID]
+		if i == 0 || j.Spec.MonitorID != jobs[i-1].Spec.MonitorID {
+			label = j.Due
+			if st != nil {
+				label = st.nextLabel(j.Due)
+			}
+		}
+		j.Due, j.Expires = label, j.Expires+label-j.Due
+		c.seq++
+		j.Run, j.Seq = c.run, c.seq
+		c.issueLocked(st, j.Region, j.Due, j.Seq, now)
+	}
+}
+
+// issueResultLocked does the same for a result made in the server (push
+// monitors).
+func (c *Checker) issueResultLocked(r *Result, now time.Time) {
+	st := c.states[r.MonitorID]
+	if st != nil {
+		r.Due = st.nextLabel(r.Due)
+	}
+	c.seq++
+	r.Run, r.Seq = c.run, c.seq
+	c.issueLocked(st, r.Region, r.Due, r.Seq, now)
+}
+
 // issueLocked remembers that a job for (monitor, region, due) went out, so
-// that its result, and only one, is accepted. Jobs that expired long ago
-// are forgotten on the way.
-func (c *Checker) issueLocked(id int64, region string, due int64, now time.Time) {
-	st, ok := c.states[id]
-	if !ok {
+// that its result, and only one, is accepted. Jobs sent long ago (now is
+// a tick) are forgotten on the way.
+func (c *Checker) issueLocked(st *monState, region string, due int64, seq uint64, now time.Time) {
+	if st == nil {
 		return
 	}
 	rs, ok := st.regions[region]
@@ -223,39 +298,42 @@ func (c *Checker) issueLocked(id int64, region string, due int64, now time.Time)
 		return
 	}
 	keep := rs.issued[:0]
-	oldest := now.Add(-2*st.interval - st.timeout - time.Minute).UnixMilli()
-	for _, d := range rs.issued {
-		if d >= oldest && d != due {
-			keep = append(keep, d)
+	oldest := now.Add(-2*st.interval - st.timeout - time.Minute)
+	for _, j := range rs.issued {
+		if !j.at.Before(oldest) && j.due != due {
+			keep = append(keep, j)
 		}
 	}
 	if len(keep) >= maxIssued {
 		keep = keep[1:]
 	}
-	rs.issued = append(keep, due)
+	rs.issued = append(keep, issuedJob{seq: seq, due: due, at: now})
 	st.regions[region] = rs
 }
 
 // answerLocked accepts a result only for a job that was issued to its
-// region and not yet answered, and marks it answered. Results due before
-// this checker started come from jobs of an earlier run (a restart reads
-// them back from the queue): they are accepted as they are.
-func (c *Checker) answerLocked(rs *regionState, due int64, now time.Time) bool {
-	if due > now.Add(time.Minute).UnixMilli() {
-		c.stats.Future++
-		return false
-	}
-	for i, d := range rs.issued {
-		if d == due {
+// region and not yet answered, marks it answered and returns its sequence
+// number. A result names its job by label, run and sequence number, or by
+// label alone from workers that predate the others (labels are unique per
+// monitor within a run). Results of an earlier run (a restart reads them
+// back from the queue), labelled before this checker started, are accepted
+// as they are, with sequence 0. now is the wall time.
+func (c *Checker) answerLocked(rs *regionState, r Result, now time.Time) (uint64, bool) {
+	for i, j := range rs.issued {
+		if j.due == r.Due && (r.Seq == 0 || r.Seq == j.seq && r.Run == c.run) {
 			rs.issued = append(rs.issued[:i], rs.issued[i+1:]...)
-			return true
+			return j.seq, true
 		}
 	}
-	if due < c.started.UnixMilli() {
-		return true
+	switch {
+	case r.Due > now.Add(time.Minute).UnixMilli():
+		c.stats.Future++
+	case r.Due < c.started.UnixMilli() && (r.Seq == 0 || r.Run != c.run):
+		return 0, true
+	default:
+		c.stats.NotIssued++
 	}
-	c.stats.NotIssued++
-	return false
+	return 0, false
 }
 
 // ValidRegion accepts a region name: lowercase letters, digits and dashes,

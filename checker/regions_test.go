@@ -155,7 +155,7 @@ func TestRegionsQuorum(t *testing.T) {
 func TestScheduleOneJobPerRegion(t *testing.T) {
 	s := newSchedule()
 	s.put(Spec{MonitorID: 1}, []string{"eu", "us", "local"}, time.Minute, t0)
-	jobs := s.due(t0, nil)
+	jobs := s.due(t0, 0, nil)
 	if len(jobs) != 3 || jobs[0].Region != "eu" || jobs[1].Region != "us" || jobs[2].Region != "local" || jobs[0].Due != jobs[2].Due {
 		t.Fatalf("jobs = %+v", jobs)
 	}

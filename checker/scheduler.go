@@ -8,8 +8,9 @@ import (
 )
 
 // schedule is the in-memory fixed-rate timetable: one entry per active
-// monitor, ordered by when it is next due. It is not safe for concurrent use;
-// the Checker guards it.
+// monitor, ordered by when it is next due. Its times are ticks (clock.go):
+// monotonic, so a step of the wall clock neither skips nor repeats runs.
+// It is not safe for concurrent use; the Checker guards it.
 type schedule struct {
 	byID map[int64]*slot
 	h    slotHeap
@@ -72,22 +73,34 @@ func (s *schedule) nextDue() (time.Time, bool) {
 
 // due pops every run due at now into jobs and moves each monitor to its next
 // grid slot after now. Slots missed while the process stalled are skipped,
-// not run in a burst.
-func (s *schedule) due(now time.Time, jobs []Job) []Job {
+// not run in a burst. A job's label is its slot plus offset (the wall
+// clock's, clock.go); its TTL is what is left of its slot's interval.
+func (s *schedule) due(now time.Time, offset time.Duration, jobs []Job) []Job {
 	for len(s.h) > 0 && !s.h[0].next.After(now) {
 		sl := s.h[0]
+		label := sl.next.Add(offset)
 		for _, r := range sl.regions {
 			jobs = append(jobs, Job{
 				Spec:    sl.spec,
 				Region:  r,
-				Due:     sl.next.UnixMilli(),
-				Expires: sl.next.Add(sl.interval).UnixMilli(),
+				Due:     label.UnixMilli(),
+				Expires: label.Add(sl.interval).UnixMilli(),
+				TTL:     ttlMillis(sl.next.Add(sl.interval).Sub(now)),
 			})
 		}
 		sl.next = slotAfter(sl.anchor, sl.interval, now)
 		heap.Fix(&s.h, 0)
 	}
 	return jobs
+}
+
+// ttlMillis is a job's time to live in ms: never 0, which means a job
+// without one; negative when it is stale.
+func ttlMillis(d time.Duration) int64 {
+	if ms := d.Milliseconds(); ms > 0 {
+		return ms
+	}
+	return -1
 }
 
 // slotAfter is the first anchor + k*interval strictly after now.

@@ -12,7 +12,7 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 func runFor(s *schedule, from, to time.Time, step time.Duration) map[int64][]time.Duration {
 	got := map[int64][]time.Duration{}
 	for now := from; !now.After(to); now = now.Add(step) {
-		for _, j := range s.due(now, nil) {
+		for _, j := range s.due(now, 0, nil) {
 			got[j.Spec.MonitorID] = append(got[j.Spec.MonitorID], time.UnixMilli(j.Due).Sub(t0))
 		}
 	}
@@ -42,11 +42,11 @@ func TestScheduleFixedRate(t *testing.T) {
 func TestScheduleSkipsMissedSlotsWithoutBurst(t *testing.T) {
 	s := newSchedule()
 	s.put(Spec{MonitorID: 1}, []string{"local"}, 10*time.Second, t0)
-	if jobs := s.due(t0, nil); len(jobs) != 1 {
+	if jobs := s.due(t0, 0, nil); len(jobs) != 1 {
 		t.Fatalf("first run: %d jobs", len(jobs))
 	}
 	// The process stalls for 35 s: one catch-up run, then back on the grid.
-	jobs := s.due(t0.Add(35*time.Second), nil)
+	jobs := s.due(t0.Add(35*time.Second), 0, nil)
 	if len(jobs) != 1 {
 		t.Fatalf("after a stall got %d jobs, want exactly 1", len(jobs))
 	}
@@ -61,7 +61,7 @@ func TestScheduleSkipsMissedSlotsWithoutBurst(t *testing.T) {
 func TestScheduleRecheckRunsEarlyThenKeepsGrid(t *testing.T) {
 	s := newSchedule()
 	s.put(Spec{MonitorID: 1}, []string{"local"}, time.Minute, t0)
-	s.due(t0, nil)
+	s.due(t0, 0, nil)
 	s.recheck(1, t0.Add(5*time.Second))
 	got := runFor(s, t0.Add(time.Second), t0.Add(2*time.Minute), time.Second)
 	want := []time.Duration{5 * time.Second, time.Minute, 2 * time.Minute}
@@ -79,10 +79,10 @@ func TestScheduleEditAndRemove(t *testing.T) {
 	s := newSchedule()
 	s.put(Spec{MonitorID: 1}, []string{"local"}, time.Minute, t0)
 	s.put(Spec{MonitorID: 2}, []string{"local"}, time.Minute, t0)
-	s.due(t0, nil)
+	s.due(t0, 0, nil)
 	// Editing checks at once and moves the grid.
 	s.put(Spec{MonitorID: 1, URL: "http://new"}, []string{"local"}, 30*time.Second, t0.Add(7*time.Second))
-	jobs := s.due(t0.Add(7*time.Second), nil)
+	jobs := s.due(t0.Add(7*time.Second), 0, nil)
 	if len(jobs) != 1 || jobs[0].Spec.URL != "http://new" {
 		t.Fatalf("edited monitor not run at once with its new spec: %+v", jobs)
 	}

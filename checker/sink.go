@@ -92,11 +92,11 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 	var rechecks []rechk
 	updates := map[int64]*store.StateUpdate{}
 	order := []int64{}
-	now := c.cfg.Now()
 	// Saved so a failed write can be retried from the same state.
 	before := map[int64]monState{}
 
 	c.mu.Lock()
+	now, tick := c.nowLocked()
 	for _, m := range msgs {
 		ids = append(ids, m.ID)
 		if m.Err != nil {
@@ -118,8 +118,12 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if _, seen := before[r.MonitorID]; !seen {
 			before[r.MonitorID] = cloneMonState(st)
 		}
-		if !c.answerLocked(&rs, r.Due, now) {
+		seq, ok := c.answerLocked(&rs, r, now)
+		if !ok {
 			continue // forged, replayed or from the future: neither stored nor applied
+		}
+		if seq == 0 {
+			st.lastLabel = max(st.lastLabel, r.Due) // an earlier run's: later labels go after it
 		}
 		st.regions[r.Region] = rs
 		o := judge(r.Outcome, st.degradedLatency)
@@ -134,14 +138,13 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
 		}
 		checks = append(checks, chk)
-		if st.paused || r.Due <= rs.lastDue {
+		if st.paused || !rs.newer(seq, r.Due) {
 			continue // history only: state moves with newer checks of active monitors
 		}
-		rs.lastDue = r.Due
-		rs.advance(o, st.confirmations, at, now)
+		rs.advance(o, st.confirmations, at, tick)
 		st.regions[r.Region] = rs
 		prev := st.state
-		st.state = st.verdict(now)
+		st.state = st.verdict(tick, now)
 		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
 			// A region's own state outlived the monitor's (it was unknown
 			// meanwhile): the change is now.
@@ -176,7 +179,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		unconfirmed := !o.OK && rs.state.Status != store.StatusDown ||
 			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown
 		if unconfirmed {
-			rechecks = append(rechecks, rechk{r.MonitorID, now.Add(min(c.cfg.RetryDelay, st.interval))})
+			rechecks = append(rechecks, rechk{r.MonitorID, tick.Add(min(c.cfg.RetryDelay, st.interval))})
 		}
 	}
 	for _, rc := range rechecks {
@@ -195,6 +198,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		c.mu.Lock()
 		for id, old := range before {
 			if st, ok := c.states[id]; ok {
+				old.lastLabel = st.lastLabel // labels given meanwhile stay given
 				*st = old
 			}
 		}
@@ -202,7 +206,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		return err
 	}
 	c.mu.Lock()
-	c.health.LastStored = c.cfg.Now()
+	c.health.LastStored, _ = c.nowLocked()
 	c.mu.Unlock()
 	if c.cfg.OnSaved != nil {
 		c.cfg.OnSaved(checks, list)

@@ -141,7 +141,7 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 		w.cfg.Logger.Warn("dropping malformed job", "id", m.ID, "err", m.Err)
 		return done{msgID: m.ID}
 	}
-	if w.cfg.Now().UnixMilli() > m.Job.Expires {
+	if stale(m.Job, w.cfg.Now) {
 		return done{msgID: m.ID}
 	}
 	out := w.prober.Probe(ctx, m.Job.Spec)
@@ -154,6 +154,8 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 		Region:    w.cfg.Region,
 		Due:       m.Job.Due,
 		Outcome:   out,
+		Run:       m.Job.Run,
+		Seq:       m.Job.Seq,
 	}}
 }
 
