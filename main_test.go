@@ -515,7 +515,7 @@ func TestRedisURLErrors(t *testing.T) {
 // documents it): its region's job stream, the results stream and the
 // workers hash.
 const workerACL = "on >w0rker-pass ~upwatch:* resetchannels -@all +ping +hello +auth " +
-	"+xreadgroup +xack +xadd +xdel +xclaim +xpending +xrange +xgroup|create +xgroup|delconsumer +xinfo|consumers " +
+	"+xreadgroup +xack +xadd +xdel +xclaim +xpending +xrange +xgroup|create +xgroup|delconsumer +xinfo|consumers +time " +
 	"+evalsha +eval +hset +hdel"
 
 // A worker logged in with only workerACL runs the checks of its region.
