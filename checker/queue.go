@@ -62,6 +62,9 @@ var ErrQueue = errors.New("queue")
 // the same against the embedded miniredis and a real Redis.
 type Queue struct {
 	rdb redis.UniversalClient
+	// published wakes the HTTPS bridge's long-polls when this process
+	// publishes jobs (see bridge.go).
+	published jobSignal
 }
 
 func NewQueue(rdb redis.UniversalClient) *Queue { return &Queue{rdb: rdb} }
@@ -112,6 +115,7 @@ func (q *Queue) PublishJobs(ctx context.Context, jobs []Job) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("queue: publish %d jobs: %w", len(jobs), err)
 	}
+	q.published.notify(jobs)
 	return nil
 }
 
