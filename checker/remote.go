@@ -61,7 +61,6 @@ type (
 	// region must be the request's).
 	ResultsRequest struct {
 		Region  string   `json:"region"`
-		Name    string   `json:"name"`
 		Results []Result `json:"results"`
 		Acks    []string `json:"acks"`
 	}
@@ -249,7 +248,7 @@ func (r *RemoteQueue) do(ctx context.Context, method, path string, in, out any, 
 	detail := problemDetail(resp)
 	switch code := resp.StatusCode; {
 	case code == http.StatusUnauthorized:
-		return fmt.Errorf("%w (401 Unauthorized): %s — the worker token is wrong or was revoked; create one on the server's Workers page", ErrDenied, detail)
+		return fmt.Errorf("%w (401 Unauthorized): %s; an admin creates worker tokens on the server's Workers page", ErrDenied, detail)
 	case code == http.StatusForbidden:
 		return fmt.Errorf("%w (403 Forbidden): %s", ErrDenied, detail)
 	case code == http.StatusTooManyRequests || code >= 500:
