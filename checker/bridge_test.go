@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,5 +241,36 @@ func TestRemoteQueueAnswers(t *testing.T) {
 		if sizes[i] != want[i] {
 			t.Fatalf("requests %v, want %v", sizes, want)
 		}
+	}
+}
+
+// Answers are read to the end, so one connection serves every request:
+// over TLS a new one would cost a handshake each time.
+func TestRemoteQueueReusesConnections(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Large enough to be sent chunked, as a poll's answer is.
+		jobs := make([]WireJob, 100)
+		for i := range jobs {
+			jobs[i] = WireJob{ID: "1-1", Job: &Job{Region: "eu", Spec: Spec{URL: "https://example.com/" + strings.Repeat("x", 50)}}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(JobsResponse{Jobs: jobs})
+	}))
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	rq := NewRemoteQueue(srv.URL, "upww_x", srv.Client())
+	for range 5 {
+		if got, err := rq.ReadJobs(context.Background(), "eu", "w", 100, 0); err != nil || len(got) != 100 {
+			t.Fatalf("read: %v %v", got, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 5 requests, want 1", n)
 	}
 }
