@@ -134,6 +134,7 @@ func (b *Bridge) Jobs(ctx context.Context, region, name string, count int, wait 
 		return nil, err
 	}
 	deadline := time.Now().Add(wait)
+	checked := time.Now()
 	healed := false
 	for {
 		// Taken before the read, so jobs published after it wake this poll.
@@ -154,11 +155,6 @@ func (b *Bridge) Jobs(ctx context.Context, region, name string, count int, wait 
 		select {
 		case <-woken:
 		case <-t.C:
-			if still != nil {
-				if err := still(ctx); err != nil {
-					return nil, err
-				}
-			}
 		case <-ctx.Done():
 			t.Stop()
 			return nil, ctx.Err()
@@ -167,6 +163,14 @@ func (b *Bridge) Jobs(ctx context.Context, region, name string, count int, wait 
 			return nil, nil
 		}
 		t.Stop()
+		// Each second, however often publishes woke the poll for jobs
+		// that other workers took.
+		if still != nil && time.Since(checked) >= pollSlice {
+			checked = time.Now()
+			if err := still(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 }
 

@@ -98,6 +98,26 @@ func TestBridgeStillAndClose(t *testing.T) {
 		t.Fatalf("poll ended with %v after %v, want revoked within 2 s", err, time.Since(start))
 	}
 
+	// Also while publishes keep waking it for jobs that others took.
+	b2, q := newBridge(t, BridgeConfig{})
+	stopWaking := make(chan struct{})
+	defer close(stopWaking)
+	go func() {
+		for {
+			select {
+			case <-stopWaking:
+				return
+			case <-time.After(50 * time.Millisecond):
+				q.published.notify([]Job{{Region: "eu"}})
+			}
+		}
+	}()
+	start = time.Now()
+	_, err = b2.Jobs(ctx, "eu", "w1", 10, 20*time.Second, func(context.Context) error { return revoked })
+	if !errors.Is(err, revoked) || time.Since(start) > 3*time.Second {
+		t.Fatalf("woken poll ended with %v after %v, want revoked within 2 s", err, time.Since(start))
+	}
+
 	done := make(chan error, 1)
 	go func() {
 		_, err := b.Jobs(ctx, "eu", "w1", 10, 20*time.Second, nil)
