@@ -481,7 +481,7 @@ func TestWorkerTokensPage(t *testing.T) {
 
 	u := browser(t)
 	post(t, u, e.srv.URL+"/login", url.Values{"email": {"u@example.com"}, "password": {"password123"}})
-	if _, _, body := get(t, u, e.srv.URL+"/workers"); strings.Contains(body, "Worker tokens") {
+	if _, _, body := get(t, u, e.srv.URL+"/workers"); strings.Contains(body, `id="worker-tokens"`) {
 		t.Error("a user sees the worker tokens")
 	}
 	if code, _, _ := post(t, u, e.srv.URL+"/workers/tokens", url.Values{"worker_token_name": {"x"}, "worker_token_regions": {"eu"}}); code != 403 {

@@ -34,7 +34,7 @@ func TestWorkerTokensCard(t *testing.T) {
 	}
 
 	p.Admin = false
-	if out := render(t, Workers(p)); strings.Contains(out, "Worker tokens") {
+	if out := render(t, Workers(p)); strings.Contains(out, `id="worker-tokens"`) {
 		t.Error("a user sees the worker tokens card")
 	}
 

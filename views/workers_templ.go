@@ -55,7 +55,7 @@ func Workers(p WorkersPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><h2 id=\"empty-title\">No workers are reporting</h2><p class=\"muted\">Without a worker no checks run. The server runs its own for the <code>local</code> region unless it was started with <code>WORKERS=0</code>; they appear here within seconds.</p><p class=\"muted\">To check from another place, start a worker there. With a worker token (an admin creates one under Worker tokens on this page), it joins through this server's own address:</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><h2 id=\"empty-title\">No workers are reporting</h2><p class=\"muted\">Without a worker no checks run. The server runs its own for the <code>local</code> region unless it was started with <code>WORKERS=0</code>; they appear here within seconds.</p><p class=\"muted\">To check from another place, start a worker there. With a worker token (an admin creates one on this page), it joins through this server's own address:</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
