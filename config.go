@@ -25,6 +25,9 @@ type config struct {
 	LogLevel      slog.Level
 	Workers       int
 	Region        string   // worker only
+	RegionSet     bool     // worker: REGION or --region was given (else an HTTPS worker takes its token's)
+	Server        string   // worker: the server's URL, for an HTTPS worker
+	WorkerToken   string   // worker: its token, with Server
 	Regions       []string // server: where monitors without their own regions are checked from
 	Retention     time.Duration
 	BaseURL       string
@@ -50,6 +53,8 @@ var (
 	sBaseURL  = setting{"BASE_URL", "base-url", "", "public URL of the dashboard, for links in alerts (e.g. https://upwatch.example.com)"}
 	sMailFrom = setting{"MAIL_FROM", "mail-from", "", "default sender of email alerts (default upwatch@<hostname>)"}
 	sRetain   = setting{"RETENTION_DAYS", "retention-days", "30", "days of raw check results kept (roll-ups are kept longer)"}
+	sServer   = setting{"UPWATCH_SERVER", "server", "", "URL of the upwatch server, for a worker joining over HTTPS with a worker token (instead of REDIS_URL)"}
+	sToken    = setting{"WORKER_TOKEN", "token", "", "worker token (upww_…) from the server's Workers page, with --server"}
 )
 
 // parseConfig reads the settings a subcommand uses from env and flags and
@@ -122,6 +127,20 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	c.Region = get(sRegion)
 	if c.Region == "" || strings.ContainsAny(c.Region, " \t\r\n:") || len(c.Region) > 64 {
 		return c, nil, fmt.Errorf("REGION: %q must be a short name without spaces or colons", c.Region)
+	}
+	if _, ok := vals[sRegion.env]; ok {
+		c.RegionSet = getenv(sRegion.env) != ""
+		fs.Visit(func(f *flag.Flag) { c.RegionSet = c.RegionSet || f.Name == sRegion.flag })
+	}
+	c.Server = strings.TrimRight(get(sServer), "/")
+	if c.Server != "" {
+		if u, err := url.Parse(c.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return c, nil, fmt.Errorf("UPWATCH_SERVER: %q must be the server's http(s) URL, like https://upwatch.example.com", c.Server)
+		}
+	}
+	c.WorkerToken = get(sToken)
+	if c.WorkerToken != "" && !strings.HasPrefix(c.WorkerToken, "upww_") {
+		return c, nil, fmt.Errorf("WORKER_TOKEN: not a worker token (they start with upww_; create one on the server's Workers page)")
 	}
 	days, err := strconv.Atoi(get(sRetain))
 	if err != nil || days < 1 || days > 3650 {

@@ -47,7 +47,7 @@ const usage = `upwatch — self-hosted uptime monitoring
 
 Usage:
   upwatch [serve] [flags]          run the server (default)
-  upwatch worker [flags]           run checks for a region against REDIS_URL
+  upwatch worker [flags]           run checks for a region: against REDIS_URL, or --server URL --token T
   upwatch user create --email E    create a user (password read from stdin)
   upwatch user password --email E  set a user's password (stdin) and sign out its sessions
   upwatch backup FILE              write a consistent copy of the database to FILE
@@ -232,9 +232,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// HTTPS workers join through the bridge, on this server's own port.
+	bridge := checker.NewBridge(q, checker.BridgeConfig{Logger: log})
 	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
 		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions},
-		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
+		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Bridge: bridge, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in
 	// flight before the store closes.
@@ -255,6 +257,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Workers' long-polls (up to 25 s) end at once on shutdown.
+	srv.RegisterOnShutdown(bridge.Close)
 
 	// Retention and file upkeep run beside the checker and stop with ctx.
 	maintCtx, stopMaint := context.WithCancel(ctx)
@@ -313,12 +317,21 @@ func displayHost(host string) string {
 }
 
 func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sRegion, sWorkers, sLogLevel)
+	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sServer, sToken, sRegion, sWorkers, sLogLevel)
 	if err != nil {
 		return err
 	}
-	if cfg.RedisURL == "" {
-		return errors.New("REDIS_URL: a worker needs the server's Redis (the embedded queue is private to the server)")
+	switch {
+	case cfg.Server != "" && cfg.RedisURL != "":
+		return errors.New("REDIS_URL and UPWATCH_SERVER: set one of them — a worker reaches the jobs either through the server's Redis or through the server's own address with a worker token")
+	case cfg.Server != "" && cfg.WorkerToken == "":
+		return errors.New("WORKER_TOKEN: a worker joining with --server needs a worker token (--token upww_…); an admin creates one on the server's Workers page")
+	case cfg.Server == "" && cfg.WorkerToken != "":
+		return errors.New("UPWATCH_SERVER: a worker token needs the server's URL (--server https://…)")
+	case cfg.Server != "":
+		return httpsWorker(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	case cfg.RedisURL == "":
+		return errors.New("REDIS_URL: a worker needs the server's Redis (the embedded queue is private to the server), or the server's URL and a worker token (--server, --token)")
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	redis.SetLogger(redisLog{log})

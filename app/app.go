@@ -54,6 +54,9 @@ type Deps struct {
 	Push      Pusher             // takes push monitors' pings; nil: they answer 503
 	Logger    *slog.Logger       // nil: discard
 	Now       func() time.Time   // nil: time.Now
+	// Bridge serves HTTPS workers (/api/v1/worker/…); nil: one on Queue
+	// when it is a *checker.Queue, else those endpoints answer 503.
+	Bridge *checker.Bridge
 }
 
 // App holds the handlers' dependencies.
@@ -74,6 +77,8 @@ type App struct {
 	push     Pusher
 	pings    pingLimiter
 	problems problemCache
+	bridge   *checker.Bridge
+	polls    pollLimiter
 }
 
 // New builds the app.
@@ -96,8 +101,11 @@ func New(cfg Config, d Deps) *App {
 	if cfg.DefaultInterval <= 0 {
 		cfg.DefaultInterval = time.Minute
 	}
+	if q, ok := d.Queue.(*checker.Queue); ok && d.Bridge == nil {
+		d.Bridge = checker.NewBridge(q, checker.BridgeConfig{Logger: d.Logger})
+	}
 	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub, alerts: d.Alerts,
-		log: d.Logger, now: d.Now, hash: newHasher(2), push: d.Push}
+		log: d.Logger, now: d.Now, hash: newHasher(2), push: d.Push, bridge: d.Bridge}
 }
 
 // Handler is the whole HTTP surface, with cross-origin protection on every

@@ -59,7 +59,11 @@ func (a *App) issueToken(u store.User) (string, time.Time, error) {
 const apiTokenPrefix = "upw_"
 
 // bearerUser authenticates a bearer credential: an API token or a JWT.
+// A worker token is neither: it is refused, saying so.
 func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
+	if strings.HasPrefix(raw, workerTokenPrefix) {
+		return store.User{}, errWorkerTokenHere
+	}
 	if strings.HasPrefix(raw, apiTokenPrefix) {
 		u, _, err := a.st.APITokenUser(ctx, hashToken(raw))
 		if errors.Is(err, store.ErrNotFound) {

@@ -38,6 +38,8 @@ var flashes = map[string]string{
 	"channel-created": "Channel added. Use Test to check that it works.",
 	"channel-updated": "Channel saved.",
 	"channel-deleted": "Channel deleted.",
+
+	"worker-token-revoked": "Worker token revoked. Workers using it are cut off within seconds.",
 }
 
 func (a *App) page(r *http.Request, title string) views.Page {

@@ -1,6 +1,10 @@
 package app
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/upwatch/upwatch/checker"
+)
 
 // routes is the route table: read it as the spec of the HTTP surface.
 func (a *App) routes(mux *http.ServeMux) {
@@ -35,6 +39,16 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/tokens", a.requireAPI(a.apiListTokens))
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.requireAPI(a.apiDeleteToken))
 	mux.HandleFunc("GET /api/v1/workers", a.requireAPI(a.apiWorkers))
+	mux.HandleFunc("POST /api/v1/worker-tokens", a.requireAdminAPI(a.apiCreateWorkerToken))
+	mux.HandleFunc("GET /api/v1/worker-tokens", a.requireAdminAPI(a.apiListWorkerTokens))
+	mux.HandleFunc("DELETE /api/v1/worker-tokens/{id}", a.requireAdminAPI(a.apiRevokeWorkerToken))
+
+	// HTTPS workers: a worker token is the only credential here, and good
+	// nowhere else.
+	mux.HandleFunc("GET "+checker.WorkerTokenPath, a.requireWorker(a.workerToken))
+	mux.HandleFunc("POST "+checker.WorkerJobsPath, a.requireWorker(a.workerJobs))
+	mux.HandleFunc("POST "+checker.WorkerResultsPath, a.requireWorker(a.workerResults))
+	mux.HandleFunc("POST "+checker.WorkerHeartbeatPath, a.requireWorker(a.workerHeartbeat))
 
 	// The seed's routes: aliases with the same shapes.
 	mux.HandleFunc("POST /api/websites", a.requireAPI(a.apiCreateMonitor))
@@ -75,6 +89,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /channels/{id}/test", a.requirePage(a.testChannelSubmit))
 	mux.HandleFunc("POST /channels/{id}/delete", a.requirePage(a.deleteChannelSubmit))
 	mux.HandleFunc("GET /workers", a.requirePage(a.workersPage))
+	mux.HandleFunc("POST /workers/tokens", a.requireAdmin(a.createWorkerTokenSubmit))
+	mux.HandleFunc("POST /workers/tokens/{id}/revoke", a.requireAdmin(a.revokeWorkerTokenSubmit))
 	mux.HandleFunc("GET /settings", a.requirePage(a.settingsGet))
 	mux.HandleFunc("POST /settings/password", a.requirePage(a.changePassword))
 	mux.HandleFunc("POST /settings/sessions/{id}/revoke", a.requirePage(a.revokeSession))

@@ -53,16 +53,34 @@ func (a *App) apiWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) workersPage(w http.ResponseWriter, r *http.Request) {
+	a.renderWorkers(w, r, http.StatusOK, views.WorkersPage{})
+}
+
+// renderWorkers renders the workers page; p carries form state to show.
+// Admins also see the worker tokens.
+func (a *App) renderWorkers(w http.ResponseWriter, r *http.Request, status int, p views.WorkersPage) {
 	ws, err := a.workers(r.Context())
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
-	p := views.WorkersPage{Page: a.page(r, "Workers")}
+	p.Page = a.page(r, "Workers")
+	p.ServerURL = a.serverURL(r)
 	for _, x := range ws {
 		p.Workers = append(p.Workers, views.WorkerRow{Name: x.Name, Region: x.Region, Version: x.Version, Host: x.Host,
 			Alive: x.Alive, InFlight: x.InFlight, Concurrency: x.Concurrency, ChecksPerMinute: x.ChecksPerMinute,
 			LastSeen: x.LastSeen, StartedAt: x.StartedAt})
 	}
-	a.render(w, r, http.StatusOK, views.Workers(p))
+	if p.Admin = userFrom(r.Context()).Admin; p.Admin {
+		tokens, err := a.st.ListWorkerTokens(r.Context())
+		if err != nil {
+			a.pageError(w, r, err)
+			return
+		}
+		for _, t := range tokens {
+			p.Tokens = append(p.Tokens, views.WorkerTokenRow{ID: t.ID, Name: t.Name, Regions: t.Regions, Prefix: t.Prefix,
+				CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt})
+		}
+	}
+	a.render(w, r, status, views.Workers(p))
 }

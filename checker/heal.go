@@ -45,7 +45,9 @@ func (o *outage) ok() {
 
 // healGroups recreates the streams and groups after an error that says they
 // are gone, and reports whether the caller may retry at once.
-func healGroups(ctx context.Context, q *Queue, log *slog.Logger, err error, regions ...string) bool {
+func healGroups(ctx context.Context, q interface {
+	Setup(ctx context.Context, regions ...string) error
+}, log *slog.Logger, err error, regions ...string) bool {
 	if !GroupGone(err) {
 		return false
 	}
@@ -151,6 +153,9 @@ func (w *Worker) claimLimit(j Job) time.Duration {
 // free of them). It returns the claimed jobs.
 func (w *Worker) maintain(ctx context.Context, free int) ([]JobMsg, error) {
 	h := &w.heal
+	if w.keep == nil {
+		return nil, nil
+	}
 	now := time.Now()
 	if now.Sub(h.lastReap) >= h.reapEvery {
 		h.lastReap = now
@@ -172,7 +177,7 @@ func (w *Worker) claimStale(ctx context.Context, free int) ([]JobMsg, error) {
 	h := &w.heal
 	region := w.cfg.Region
 	start := h.cursor
-	pend, err := w.q.PendingJobs(ctx, region, w.cfg.ClaimMargin, start, claimPage)
+	pend, err := w.keep.PendingJobs(ctx, region, w.cfg.ClaimMargin, start, claimPage)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +203,7 @@ func (w *Worker) claimStale(ctx context.Context, free int) ([]JobMsg, error) {
 		clear(h.passSeen)
 	}
 	if len(unknown) > 0 {
-		jobs, err := w.q.PeekJobs(ctx, region, unknown)
+		jobs, err := w.keep.PeekJobs(ctx, region, unknown)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +220,7 @@ func (w *Worker) claimStale(ctx context.Context, free int) ([]JobMsg, error) {
 			}
 		}
 		if len(gone) > 0 {
-			if err := w.q.AckJobs(ctx, region, gone); err != nil {
+			if err := w.keep.AckJobs(ctx, region, gone); err != nil {
 				return nil, err
 			}
 		}
@@ -234,7 +239,7 @@ func (w *Worker) claimStale(ctx context.Context, free int) ([]JobMsg, error) {
 	if len(take) == 0 {
 		return nil, nil
 	}
-	msgs, err := w.q.ClaimJobs(ctx, region, w.cfg.Name, take)
+	msgs, err := w.keep.ClaimJobs(ctx, region, w.cfg.Name, take)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +268,7 @@ func nextID(id string) string {
 // creates it again), and one with pending jobs is never removed.
 func (w *Worker) reap(ctx context.Context) {
 	h := &w.heal
-	cs, err := w.q.Consumers(ctx, w.cfg.Region)
+	cs, err := w.keep.Consumers(ctx, w.cfg.Region)
 	if err != nil {
 		// An outage or a missing group shows up (and heals) in the read.
 		w.cfg.Logger.Debug("listing consumers failed", "region", w.cfg.Region, "err", err)
@@ -295,7 +300,7 @@ func (w *Worker) reap(ctx context.Context) {
 		}
 	}
 	h.quiet = quiet
-	n, err := w.q.DeleteIdleConsumers(ctx, w.cfg.Region, dead)
+	n, err := w.keep.DeleteIdleConsumers(ctx, w.cfg.Region, dead)
 	if err != nil {
 		w.cfg.Logger.Debug("removing dead consumers failed", "region", w.cfg.Region, "err", err)
 		return

@@ -79,6 +79,9 @@ type Queue struct {
 	clock queueClock // for the age of jobs read
 
 	rdb redis.UniversalClient
+	// published wakes the HTTPS bridge's long-polls when this process
+	// publishes jobs (see bridge.go).
+	published jobSignal
 }
 
 func NewQueue(rdb redis.UniversalClient) *Queue { return &Queue{rdb: rdb} }
@@ -129,6 +132,7 @@ func (q *Queue) PublishJobs(ctx context.Context, jobs []Job) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("queue: publish %d jobs: %w", len(jobs), err)
 	}
+	q.published.notify(jobs)
 	return nil
 }
 

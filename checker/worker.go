@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,18 +28,23 @@ type WorkerConfig struct {
 	// often it is written (default HeartbeatEvery).
 	Version        string
 	HeartbeatEvery time.Duration
+	// MaxRetryDelay caps the wait between failed reads, which doubles from
+	// a second up to it (default a second: Redis is near, and its outages
+	// are short).
+	MaxRetryDelay time.Duration
 }
 
 // Worker reads jobs, probes, and sends results back in pipelined batches.
 type Worker struct {
-	q      *Queue
+	q      JobQueue
+	keep   queueKeeper // nil: the transport's other end keeps the group
 	prober Prober
 	heal   workerHeal
 	cfg    WorkerConfig
 	meter  *meter // what the heartbeat reports
 }
 
-func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
+func NewWorker(q JobQueue, prober Prober, cfg WorkerConfig) *Worker {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
 	}
@@ -51,8 +57,12 @@ func NewWorker(q *Queue, prober Prober, cfg WorkerConfig) *Worker {
 	if cfg.ClaimMargin <= 0 {
 		cfg.ClaimMargin = DefaultClaimMargin
 	}
+	if cfg.MaxRetryDelay <= 0 {
+		cfg.MaxRetryDelay = time.Second
+	}
 	m := &meter{}
 	w := &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m}
+	w.keep, _ = q.(queueKeeper)
 	w.heal.init(cfg.Logger)
 	return w
 }
@@ -68,7 +78,8 @@ type done struct {
 	result *Result // nil when the job was dropped
 }
 
-// Run works until ctx is cancelled. In-flight checks then get a short grace
+// Run works until ctx is cancelled, or until the transport refuses the
+// worker (ErrDenied, returned). In-flight checks then get a short grace
 // (stopGrace) to finish; what still runs after it is abandoned (its job
 // stays pending, to be re-claimed or to expire). Finished results are
 // flushed before return.
@@ -90,7 +101,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	probeCtx, stopProbes := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProbes()
 	var inflight sync.WaitGroup
-	for ctx.Err() == nil {
+	var denied error
+	for ctx.Err() == nil && denied == nil {
 		// Wait for at least one free slot, then read as many jobs as slots.
 		select {
 		case slots <- struct{}{}:
@@ -111,10 +123,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err == nil && len(msgs) == 0 {
 			msgs, err = w.q.ReadJobs(ctx, w.cfg.Region, w.cfg.Name, free, readBlock)
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			w.heal.readDown.ok()
-		} else if ctx.Err() == nil && !w.readFailed(ctx, err) {
-			sleep(ctx, time.Second)
+		case errors.Is(err, ErrDenied):
+			denied = err
+		case ctx.Err() == nil && !w.readFailed(ctx, err):
+			sleep(ctx, w.retryDelay())
 		}
 		for i := 0; i < free-len(msgs); i++ {
 			<-slots
@@ -132,7 +147,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	waitGrace(&inflight, w.heal.stopGrace, stopProbes)
 	close(results)
 	<-flushed
-	return nil
+	return denied
+}
+
+// retryDelay is the wait after a failed read: a second, doubling with each
+// failure of the outage up to MaxRetryDelay.
+func (w *Worker) retryDelay() time.Duration {
+	d := time.Second
+	for i := 1; i < w.heal.readDown.fails && d < w.cfg.MaxRetryDelay; i++ {
+		d *= 2
+	}
+	return min(d, w.cfg.MaxRetryDelay)
 }
 
 // run executes one job, or drops it when it is malformed or stale.
@@ -159,8 +184,9 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 	}}
 }
 
-// flushLoop batches finished checks into one pipelined round trip. While
-// the queue is unreachable it keeps them (up to maxUnsent) and retries.
+// flushLoop batches finished checks into one pipelined round trip (or
+// request) per maxFlushBatch. While the queue is unreachable it keeps them
+// (up to maxUnsent) and retries.
 func (w *Worker) flushLoop(in <-chan done) {
 	var unsent []done
 	var retryAt time.Time
@@ -169,24 +195,22 @@ func (w *Worker) flushLoop(in <-chan done) {
 		if len(unsent) == 0 || !final && time.Now().Before(retryAt) {
 			return
 		}
-		results := make([]Result, 0, len(unsent))
-		acks := make([]string, 0, len(unsent))
-		for _, d := range unsent {
-			if d.msgID != "" {
-				acks = append(acks, d.msgID)
-			}
-			if d.result != nil {
-				results = append(results, *d.result)
-			}
-		}
-		// A fresh context: results finished before shutdown still count.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := w.q.Complete(ctx, w.cfg.Region, results, acks); err != nil {
-			w.heal.sendDown.fail(err, "region", w.cfg.Region)
-			if final {
-				w.cfg.Logger.Error("queue: results lost: the queue is unreachable at shutdown", "region", w.cfg.Region, "n", len(results), "err", err)
-			} else {
+		for sent := 0; sent < len(unsent); {
+			results, acks := splitDone(unsent[sent:min(len(unsent), sent+maxFlushBatch)])
+			// A fresh context: results finished before shutdown still count.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := w.q.Complete(ctx, w.cfg.Region, results, acks)
+			cancel()
+			if err != nil {
+				unsent = append(unsent[:0], unsent[sent:]...)
+				w.heal.sendDown.fail(err, "region", w.cfg.Region)
+				if final {
+					results, acks := splitDone(unsent)
+					w.cfg.Logger.Error("queue: results lost: the queue is unreachable at shutdown", "region", w.cfg.Region, "n", len(results), "err", err)
+					w.heal.release(acks)
+					unsent = unsent[:0]
+					return
+				}
 				retryAt = time.Now().Add(time.Second)
 				if n := len(unsent) - maxUnsent; n > 0 {
 					if dropped == 0 {
@@ -200,14 +224,14 @@ func (w *Worker) flushLoop(in <-chan done) {
 				}
 				return
 			}
-		} else {
 			w.heal.sendDown.ok()
 			if dropped > 0 {
 				w.cfg.Logger.Warn("queue: results dropped during the outage", "region", w.cfg.Region, "n", dropped)
 				dropped = 0
 			}
+			w.heal.release(acks)
+			sent += min(len(unsent)-sent, maxFlushBatch)
 		}
-		w.heal.release(acks)
 		unsent = unsent[:0]
 	}
 	tick := time.NewTicker(flushEvery)
@@ -229,6 +253,22 @@ func (w *Worker) flushLoop(in <-chan done) {
 			flush(false)
 		}
 	}
+}
+
+// splitDone separates finished checks into results and the jobs to
+// acknowledge (dropped jobs have no result).
+func splitDone(ds []done) (results []Result, acks []string) {
+	results = make([]Result, 0, len(ds))
+	acks = make([]string, 0, len(ds))
+	for _, d := range ds {
+		if d.msgID != "" {
+			acks = append(acks, d.msgID)
+		}
+		if d.result != nil {
+			results = append(results, *d.result)
+		}
+	}
+	return results, acks
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -3,6 +3,8 @@ package views
 import (
 	"strconv"
 	"time"
+
+	"github.com/a-h/templ"
 )
 
 // WorkersPage is GET /workers: the processes that run checks, as their
@@ -10,6 +12,35 @@ import (
 type WorkersPage struct {
 	Page
 	Workers []WorkerRow // alive first
+	// ServerURL is this server's address, for the HTTPS worker command.
+	ServerURL string
+
+	// Worker tokens, for admins only.
+	Admin  bool
+	Tokens []WorkerTokenRow // live first
+	// NewToken is a token just created: shown once, with its command line.
+	NewToken, NewTokenName, NewTokenCommand string
+	// TokenName and TokenRegions refill the create form after Errors.
+	TokenName, TokenRegions string
+	Errors                  map[string]string
+}
+
+// WorkerTokenRow is one worker token, without its secret.
+type WorkerTokenRow struct {
+	ID                               int64
+	Name, Prefix                     string
+	Regions                          []string
+	CreatedAt, LastUsedAt, RevokedAt time.Time
+}
+
+func workerTokenRevokeURL(id int64) templ.SafeURL {
+	return templ.SafeURL("/workers/tokens/" + strconv.FormatInt(id, 10) + "/revoke")
+}
+
+// httpsWorkerCommand is the command line of an HTTPS worker, the token
+// left to fill in.
+func httpsWorkerCommand(server string) string {
+	return "upwatch worker --server " + orDefault(server, "https://upwatch.example") + " --token upww_…"
 }
 
 // WorkerRow is one worker. Name, Host, Region and Version come from the
