@@ -181,6 +181,23 @@ func TestOpenReadOnlyFile(t *testing.T) {
 		t.Errorf("error should name the file and say it is read-only: %v", err)
 	}
 	stateOf(t, path).same(t, before) // no 0444 -wal and -shm left behind
+
+	// Writable again, but with a read-only -shm beside it (left by an
+	// older upwatch that opened the read-only file): named as well.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-shm", nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open accepted a read-only -shm file")
+	}
+	if !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), path+"-shm") {
+		t.Errorf("error should name the read-only -shm file: %v", err)
+	}
 }
 
 func TestOpenLockedByAnotherProcess(t *testing.T) {

@@ -30,6 +30,15 @@ func (d dsn) inspect(ctx context.Context) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("store: open %s: not a regular file", d.path)
 	}
+	// Read-only -wal and -shm files, e.g. left by an earlier run on a
+	// read-only database, would fail every open, this inspection's too.
+	for _, side := range []string{d.path + "-wal", d.path + "-shm"} {
+		if sfi, err := os.Stat(side); err == nil {
+			if why := notWritable(side, sfi); why != "" {
+				return fmt.Errorf("store: open %s: %w: %s beside it: %s; make it writable by the user upwatch runs as", d.path, ErrReadOnly, side, why)
+			}
+		}
+	}
 	if fi.Size() > 0 { // SQLite takes an empty file for a new database
 		if err := d.checkSchema(ctx); err != nil {
 			return err
