@@ -142,7 +142,7 @@ func (d dsn) base() url.Values {
 	for k, v := range d.query {
 		q[k] = append([]string(nil), v...)
 	}
-	if !d.hasPragma("busy_timeout") {
+	if !d.hasPragma("busy_timeout") { // else the caller's, copied above
 		q.Add("_pragma", d.busyTimeout())
 	}
 	q.Add("_pragma", "foreign_keys(1)")
