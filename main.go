@@ -168,7 +168,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return databaseError(err)
 	}
 	defer st.Close()
 
@@ -373,7 +373,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	password := strings.TrimRight(line, "\r\n")
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return databaseError(err)
 	}
 	defer st.Close()
 	if args[0] == "password" {
@@ -381,14 +381,14 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		// signs out every session.
 		u, err := app.ResetPassword(ctx, st, *email, password)
 		if err != nil {
-			return err
+			return explainFault(err)
 		}
 		fmt.Fprintf(stdout, "password changed for %s; all sessions signed out\n", u.Email)
 		return nil
 	}
 	u, err := app.CreateUser(ctx, st, *email, password, *admin)
 	if err != nil {
-		return err
+		return explainFault(err)
 	}
 	role := "user"
 	if u.Admin {
@@ -399,7 +399,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // backupCmd copies the database with VACUUM INTO; safe while a server runs
-// on the same file.
+// on the same file, which it neither migrates nor write-locks.
 func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, rest, err := parseConfig(newFlagSet("backup", stderr), args, getenv, sDatabase, sLogLevel)
 	if err != nil {
@@ -408,14 +408,33 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if len(rest) != 1 || rest[0] == "" {
 		return errors.New("usage: upwatch backup [--database-url DB] FILE")
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	src, err := store.OpenSource(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return databaseError(err)
 	}
-	defer st.Close()
-	if err := st.Backup(ctx, rest[0]); err != nil {
+	if err := src.Backup(ctx, rest[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backup written to %s\n", rest[0])
 	return nil
+}
+
+// databaseError blames DATABASE_URL for a database that could not be
+// opened, unless the database itself is at fault: locked by another
+// process, read-only, on a full or failing disk. Those messages name the
+// file and the cause already.
+func databaseError(err error) error {
+	if store.Fault(err) != nil {
+		return err
+	}
+	return fmt.Errorf("DATABASE_URL: %w", err)
+}
+
+// explainFault puts a storage fault's cause in words ahead of SQLite's own
+// message ("the database is locked by another process: …").
+func explainFault(err error) error {
+	if f := store.Fault(err); f != nil && !errors.Is(err, f) {
+		return fmt.Errorf("%w: %w", f, err)
+	}
+	return err
 }

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -390,6 +393,81 @@ func TestBackupCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"backup"}, vars, nil, io.Discard, io.Discard); err == nil {
 		t.Error("backup without a file accepted")
+	}
+}
+
+func TestBackupCommandFaults(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.db")
+	vars := env(map[string]string{"DATABASE_URL": db + "?_pragma=busy_timeout(50)"})
+	if err := run(ctx, []string{"user", "create", "--email", "a@example.com"}, vars, strings.NewReader("a long password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	open := func(dsn string) *sql.DB {
+		h, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		h.SetMaxOpenConns(1)
+		return h
+	}
+
+	// Another process in the middle of a write: the backup only reads.
+	writer := open("file:" + db + "?_txlock=immediate")
+	tx, err := writer.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"backup", filepath.Join(dir, "copy1.db")}, vars, nil, io.Discard, io.Discard); err != nil {
+		t.Errorf("backup while another process holds the write lock: %v", err)
+	}
+	tx.Rollback()
+	writer.Close()
+
+	// A lock that keeps readers out too: said so, and DATABASE_URL is not
+	// blamed.
+	excl := open("file:" + db + "?_pragma=locking_mode(EXCLUSIVE)")
+	if _, err := excl.Exec(`BEGIN IMMEDIATE; INSERT INTO settings (key, value) VALUES ('held', '1'); COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"backup", filepath.Join(dir, "copy2.db")}, vars, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the database is locked by another process") || strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("backup under an exclusive lock: %v", err)
+	}
+	err = run(ctx, []string{"user", "create", "--email", "b@example.com"}, vars, strings.NewReader("a long password\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the database is locked by another process") || strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("user create under an exclusive lock: %v", err)
+	}
+	excl.Close()
+
+	// A wrong DATABASE_URL is blamed, and the file is left alone.
+	foreign := filepath.Join(dir, "other-app.db")
+	h := open("file:" + foreign)
+	if _, err := h.Exec(`CREATE TABLE posts (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	before, err := os.ReadFile(foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"backup", filepath.Join(dir, "copy3.db")}, {"serve"}} {
+		err = run(ctx, cmd, env(map[string]string{"DATABASE_URL": foreign, "PORT": "0", "HOST": "127.0.0.1"}), nil, io.Discard, io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), "DATABASE_URL: ") || !strings.Contains(err.Error(), foreign+": not an upwatch database") {
+			t.Errorf("%s on another application's database: %v", cmd[0], err)
+		}
+	}
+	if after, _ := os.ReadFile(foreign); !bytes.Equal(before, after) {
+		t.Error("the foreign database changed")
+	}
+	if _, err := os.Stat(foreign + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a -wal file appeared beside the foreign database: %v", err)
+	}
+	err = run(ctx, []string{"backup", filepath.Join(dir, "copy4.db")}, env(map[string]string{"DATABASE_URL": filepath.Join(dir, "typo.db")}), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no database there") {
+		t.Errorf("backup of a missing database: %v", err)
 	}
 }
 

@@ -318,6 +318,9 @@ func (a *App) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiBackup streams a consistent copy of the live database (admins only).
+// The copy is made from a read snapshot (see store.Backup), so checks and
+// other writes go on while it is made; it is staged in the temporary
+// directory, then sent.
 func (a *App) apiBackup(w http.ResponseWriter, r *http.Request) {
 	if !userFrom(r.Context()).Admin {
 		a.writeError(w, r, errForbidden)
@@ -331,6 +334,11 @@ func (a *App) apiBackup(w http.ResponseWriter, r *http.Request) {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "upwatch.db")
 	if err := a.st.Backup(r.Context(), path); err != nil {
+		if store.Fault(err) == store.ErrDiskFull { // the copy's disk, not the database's
+			a.log.Warn("backup failed: no room for the copy", "dir", dir, "err", err)
+			err = &apiError{Status: http.StatusInsufficientStorage, Title: "Insufficient storage", RetryAfter: 60,
+				Detail: "no room for the backup copy in the server's temporary directory (" + os.TempDir() + "); free space there or set TMPDIR", wrapped: err}
+		}
 		a.writeError(w, r, err)
 		return
 	}

@@ -65,11 +65,21 @@ func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
 		return store.User{}, errWorkerTokenHere
 	}
 	if strings.HasPrefix(raw, apiTokenPrefix) {
-		u, _, err := a.st.APITokenUser(ctx, hashToken(raw))
+		u, t, err := a.st.APITokenUser(ctx, hashToken(raw))
 		if errors.Is(err, store.ErrNotFound) {
 			return store.User{}, errUnauthorized
 		}
-		return u, err
+		if err != nil {
+			return store.User{}, err
+		}
+		// Best-effort, like a session's: a read request must not fail
+		// because its token's last use could not be written.
+		if a.now().Sub(t.LastUsedAt) >= time.Minute && a.touch.due("token:"+strconv.FormatInt(t.ID, 10), a.now()) {
+			if err := a.st.TouchAPIToken(ctx, t.ID); err != nil {
+				a.log.Warn("recording API token use failed", "token", t.Prefix, "err", err)
+			}
+		}
+		return u, nil
 	}
 	return a.userFromToken(ctx, raw)
 }

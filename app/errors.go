@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/upwatch/upwatch/store"
 )
 
 // FieldError is one problem with one input field.
@@ -43,12 +46,13 @@ func (fe FieldErrors) Map() map[string]string {
 
 // apiError is an error with a status and a message that is safe to show.
 type apiError struct {
-	Status  int
-	Title   string
-	Detail  string
-	Field   string
-	Errors  FieldErrors
-	wrapped error
+	Status     int
+	Title      string
+	Detail     string
+	Field      string
+	Errors     FieldErrors
+	RetryAfter int // seconds; 0: no Retry-After header
+	wrapped    error
 }
 
 func (e *apiError) Error() string { return e.Detail }
@@ -81,6 +85,35 @@ type problem struct {
 	Errors FieldErrors `json:"errors,omitempty"`
 }
 
+// storageError maps a database failing for a reason outside the request
+// (store.Fault: locked by another process, disk full, read-only, I/O
+// error) to 503 — 507 for a full disk — with Retry-After and the cause in
+// words, for the API and the pages alike; nil for any other error. The
+// request may well succeed once an operator has acted, so it is not an
+// "internal error".
+func (a *App) storageError(r *http.Request, err error) *apiError {
+	f := store.Fault(err)
+	if f == nil {
+		return nil
+	}
+	a.log.Warn("request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "cause", f, "err", err)
+	ae := &apiError{Status: http.StatusServiceUnavailable, Title: "Database unavailable",
+		Detail: "upwatch cannot reach its database: " + f.Error() + "; try again in a moment", RetryAfter: 5, wrapped: err}
+	switch f {
+	case store.ErrDiskFull:
+		ae.Status, ae.Title, ae.RetryAfter = http.StatusInsufficientStorage, "Insufficient storage", 60
+	case store.ErrReadOnly, store.ErrIO:
+		ae.RetryAfter = 30 // waits for an operator, not for another process
+	}
+	return ae
+}
+
+func setRetryAfter(w http.ResponseWriter, ae *apiError) {
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+}
+
 // writeError maps any error to a response once: known kinds say what went
 // wrong; anything else is logged and answered "internal error".
 func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -91,9 +124,13 @@ func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &fe) && len(fe) > 0:
 		ae = invalid(fe)
 	default:
+		if ae = a.storageError(r, err); ae != nil {
+			break
+		}
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &apiError{Status: http.StatusInternalServerError, Title: "Internal error", Detail: "internal error"}
 	}
+	setRetryAfter(w, ae)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ae.Status)

@@ -76,9 +76,12 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ
 func (a *App) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		a.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		ae = &apiError{Status: http.StatusInternalServerError, Detail: "Something went wrong on our side. It has been logged."}
+		if ae = a.storageError(r, err); ae == nil {
+			a.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			ae = &apiError{Status: http.StatusInternalServerError, Detail: "Something went wrong on our side. It has been logged."}
+		}
 	}
+	setRetryAfter(w, ae)
 	a.render(w, r, ae.Status, views.ErrorPage(a.page(r, http.StatusText(ae.Status)), ae.Status, ae.Detail))
 }
 

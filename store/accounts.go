@@ -195,9 +195,10 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
 	return nil
 }
 
-// APITokenUser resolves a token hash to its (enabled) user and records the
-// use at most once a minute. Missing, expired and disabled all read as
-// ErrNotFound.
+// APITokenUser resolves a token hash to its (enabled) user; it only reads,
+// so authenticating a read request never waits for the writer. Missing,
+// expired and disabled all read as ErrNotFound. Record the use with
+// TouchAPIToken.
 func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APIToken, error) {
 	now := toMillis(s.now())
 	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at
@@ -219,13 +220,19 @@ func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APITo
 	if used.Valid {
 		t.LastUsedAt = fromMillis(used.Int64)
 	}
-	if !used.Valid || now-used.Int64 > touchEvery.Milliseconds() {
-		if _, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, t.ID); err != nil {
-			return User{}, APIToken{}, fmt.Errorf("store: token use: %w", err)
-		}
-		t.LastUsedAt = fromMillis(now)
-	}
 	return u, t, nil
+}
+
+// TouchAPIToken records that a token was used now, at most once a minute
+// (see touchEvery).
+func (s *Store) TouchAPIToken(ctx context.Context, id int64) error {
+	now := s.now()
+	_, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ?
+		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, toMillis(now), id, toMillis(now.Add(-touchEvery)))
+	if err != nil {
+		return fmt.Errorf("store: token use: %w", err)
+	}
+	return nil
 }
 
 // cutUTF8 shortens s to at most n bytes without splitting a character.

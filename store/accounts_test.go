@@ -78,8 +78,22 @@ func TestAPITokens(t *testing.T) {
 	}
 	exp, _ := s.CreateAPIToken(ctx, u.ID, "short", "upw_efgh", []byte("token-hash-2"), now.Add(time.Hour))
 	got, gt, err := s.APITokenUser(ctx, []byte("token-hash-1"))
-	if err != nil || got.ID != u.ID || gt.Name != "ci" || !gt.LastUsedAt.Equal(now) {
+	if err != nil || got.ID != u.ID || gt.Name != "ci" || !gt.LastUsedAt.IsZero() {
 		t.Fatalf("token user: %v %+v %+v", err, got, gt)
+	}
+	if err := s.TouchAPIToken(ctx, gt.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, gt, _ := s.APITokenUser(ctx, []byte("token-hash-1")); !gt.LastUsedAt.Equal(now) {
+		t.Errorf("after TouchAPIToken: last used %v, want %v", gt.LastUsedAt, now)
+	}
+	touched := now
+	now = now.Add(30 * time.Second) // within a minute: not written again
+	if err := s.TouchAPIToken(ctx, gt.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, gt, _ := s.APITokenUser(ctx, []byte("token-hash-1")); !gt.LastUsedAt.Equal(touched) {
+		t.Errorf("touched again within a minute: last used %v", gt.LastUsedAt)
 	}
 	now = now.Add(2 * time.Hour)
 	if _, _, err := s.APITokenUser(ctx, []byte("token-hash-2")); !errors.Is(err, ErrNotFound) {

@@ -108,6 +108,26 @@ func (d dsn) reader() string {
 	return d.uri(q)
 }
 
+// copier is the driver DSN of the connection a backup reads through. It is
+// not query_only, which makes SQLite refuse VACUUM INTO, but VACUUM INTO only
+// reads its source, inside one read transaction: it never takes the write
+// lock, so in WAL mode the writer goes on while it copies. It sets no
+// journal mode: the database's own stays.
+func (d dsn) copier() string {
+	return d.uri(d.base())
+}
+
+// busyTimeout is the busy_timeout pragma of every connection: the caller's
+// if the DSN sets one (tests make lock waits short), else 5 s.
+func (d dsn) busyTimeout() string {
+	for _, v := range d.query["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "busy_timeout") {
+			return v
+		}
+	}
+	return "busy_timeout(5000)"
+}
+
 func (d dsn) hasPragma(name string) bool {
 	for _, v := range d.query["_pragma"] {
 		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), name) {
@@ -122,7 +142,9 @@ func (d dsn) base() url.Values {
 	for k, v := range d.query {
 		q[k] = append([]string(nil), v...)
 	}
-	q.Add("_pragma", "busy_timeout(5000)")
+	if !d.hasPragma("busy_timeout") { // else the caller's, copied above
+		q.Add("_pragma", d.busyTimeout())
+	}
 	q.Add("_pragma", "foreign_keys(1)")
 	return q
 }

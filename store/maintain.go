@@ -237,11 +237,47 @@ func (s *Store) prune(ctx context.Context, query string, before int64, batch int
 }
 
 // Backup writes a consistent copy of the database to dest with VACUUM
-// INTO, compacted, while writes go on: the copy is the state at the moment
-// it started. It runs on the writer connection (VACUUM INTO refuses a
-// query_only one), so writes wait for it to finish. An existing dest is
-// refused rather than overwritten.
+// INTO, compacted: the copy is the state at the moment it started. It reads
+// through a connection of its own, not the writer, so writes (and health
+// checks) go on while it copies. An existing dest is refused rather than
+// overwritten.
 func (s *Store) Backup(ctx context.Context, dest string) error {
+	return backup(ctx, s.dsn, dest)
+}
+
+// Source is a database opened only to be copied, for `upwatch backup`:
+// unlike Open it neither creates nor migrates the database, and it takes no
+// write lock, so a server on the same file goes on undisturbed.
+type Source struct {
+	d dsn
+}
+
+// OpenSource checks that dsn names an existing upwatch database, which it
+// leaves as it is, for Source.Backup.
+func OpenSource(ctx context.Context, dsn string) (*Source, error) {
+	d, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(d.path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: open %s: no database there", d.path)
+	}
+	if err := d.inspect(ctx); err != nil {
+		return nil, err
+	}
+	return &Source{d: d}, nil
+}
+
+// Backup writes a consistent copy of the database to dest; see
+// Store.Backup.
+func (src *Source) Backup(ctx context.Context, dest string) error {
+	return backup(ctx, src.d, dest)
+}
+
+// backup runs VACUUM INTO on a connection of its own (see dsn.copier): in
+// WAL mode its read transaction keeps the snapshot the copy is made from
+// while the writer commits beside it.
+func backup(ctx context.Context, d dsn, dest string) error {
 	if dest == "" {
 		return errors.New("store: backup: empty destination path")
 	}
@@ -255,8 +291,14 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: backup to %s: %w", dest, err)
 	}
-	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", dest, err)
+	db, err := sql.Open("sqlite", d.copier())
+	if err != nil {
+		return fmt.Errorf("store: backup of %s: %w", d.path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+		return fmt.Errorf("store: backup of %s to %s: %w", d.path, dest, describeFault(err))
 	}
 	// VACUUM INTO does not sync the copy; a backup should survive a crash.
 	if err := syncFile(abs); err != nil {

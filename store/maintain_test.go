@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,13 +109,14 @@ func TestAutoVacuumIncremental(t *testing.T) {
 		t.Errorf("new database: auto_vacuum = %d, want 2 (incremental)", mode)
 	}
 
-	// A database created before: keeps its mode, and maintenance copes.
+	// A database created before (by an upwatch that did not set the mode):
+	// keeps its mode, and maintenance copes.
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`CREATE TABLE unrelated (x INTEGER)`); err != nil {
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -317,5 +319,141 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 	if err := s.Backup(ctx, ""); err == nil {
 		t.Error("backup to an empty path accepted")
+	}
+}
+
+// fillChecks adds n raw checks of about 2 KB each to monitor m straight
+// through SQL, to make a database big enough that copying it takes a while.
+func fillChecks(t testing.TB, s *Store, m int64, n int) {
+	t.Helper()
+	_, err := s.w.Exec(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+		INSERT INTO checks (monitor_id, region, ts, ok, error) SELECT ?, 'filler', i, 0, hex(zeroblob(1000)) FROM seq`, n, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackupDoesNotBlockWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := newUser(t, s, "a@example.com")
+	m := newMonitor(t, s, u.ID)
+	fillChecks(t, s, m.ID, 10000) // ~20 MB
+
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.Backup(ctx, dest) }()
+	// VACUUM INTO creates dest when it starts copying.
+	for {
+		if _, err := os.Stat(dest); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("backup finished (%v) before the test saw it start", err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// Writes, each its own commit, finish while the copy runs: on the
+	// writer, VACUUM INTO held them all until it was done.
+	var writes time.Duration
+	for i := range 5 {
+		w0 := time.Now()
+		if err := s.SaveChecks(ctx, []Check{{MonitorID: m.ID, Region: "local", At: t0.Add(time.Duration(i) * time.Minute), OK: true}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateMonitor(ctx, sampleMonitor(u.ID)); err != nil {
+			t.Fatal(err)
+		}
+		writes += time.Since(w0)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the writes waited for the backup (%v): it finished first, after %v", err, time.Since(start))
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("backup took %v; 10 writes during it took %v", time.Since(start), writes)
+
+	b, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var ok string
+	if err := b.r.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("integrity_check = %q, %v", ok, err)
+	}
+	// The snapshot is from before the writes.
+	if n := count(t, b, `SELECT COUNT(*) FROM checks`); n != 10000 {
+		t.Errorf("backup holds %d checks, want the 10000 from before it started", n)
+	}
+}
+
+func TestSourceBackup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "upwatch.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newUser(t, s, "a@example.com")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another process holds the write lock: a backup only reads, so it
+	// neither waits nor fails.
+	holder := rawDB(t, "file:"+path+"?_txlock=immediate")
+	tx, err := holder.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO settings (key, value) VALUES ('uncommitted', '1')`); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenSource(ctx, path+"?_pragma=busy_timeout(50)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "backup.db")
+	if err := src.Backup(ctx, dest); err != nil {
+		t.Fatalf("backup under another process's write lock: %v", err)
+	}
+	tx.Rollback()
+	holder.Close()
+	b, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, b, `SELECT COUNT(*) FROM users`); n != 1 {
+		t.Errorf("backup holds %d users", n)
+	}
+	b.Close()
+
+	// A lock that keeps even readers out is named as such.
+	excl := rawDB(t, "file:"+path+"?_pragma=locking_mode(EXCLUSIVE)")
+	excl.SetMaxOpenConns(1)
+	if _, err := excl.Exec(`BEGIN IMMEDIATE; INSERT INTO settings (key, value) VALUES ('held', '1'); COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	err = src.Backup(ctx, filepath.Join(dir, "backup2.db"))
+	if Fault(err) != ErrLocked || !strings.Contains(err.Error(), "the database is locked by another process") {
+		t.Errorf("backup under an exclusive lock: %v", err)
+	}
+	excl.Close()
+
+	// A typo in the path does not create an empty database to back up.
+	missing := filepath.Join(dir, "typo.db")
+	if _, err := OpenSource(ctx, missing); err == nil || !strings.Contains(err.Error(), "no database there") {
+		t.Errorf("OpenSource of a missing file: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenSource created %s: %v", missing, err)
 	}
 }

@@ -62,6 +62,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	known := len(ms)
 
+	// Open inspected the file already; this check, on the writer, covers a
+	// file that changed in between and one whose tables the inspection
+	// could not see (in a WAL without its -shm). It runs before anything is
+	// created.
+	tables, upwatch, err := schemaOf(ctx, s.w)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.dsn.refuseForeign(tables, upwatch); err != nil {
+		return err
+	}
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -25,6 +26,7 @@ const readConns = 4
 // Store is the SQLite-backed storage. It is safe for concurrent use.
 type Store struct {
 	path string
+	dsn  dsn
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // query_only read pool
 	now  func() time.Time
@@ -60,8 +62,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := d.checkDir(); err != nil {
 		return nil, err
 	}
+	// Read-only and changing nothing, before the writer may switch the file
+	// to WAL and add tables.
+	if err := d.inspect(ctx); err != nil {
+		return nil, err
+	}
 
-	s := &Store{path: d.path, now: o.now}
+	s := &Store{path: d.path, dsn: d, now: o.now}
 	if s.w, err = sql.Open("sqlite", d.writer()); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.path, err)
 	}
@@ -73,12 +80,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.w.SetConnMaxIdleTime(0)
 	if err := s.initWriter(ctx, !d.hasPragma("auto_vacuum")); err != nil {
 		s.w.Close()
-		return nil, err
+		return nil, openError(d.path, err)
 	}
 
 	if s.prepared, err = prepareHot(ctx, s.w); err != nil {
 		s.w.Close()
-		return nil, err
+		return nil, openError(d.path, err)
 	}
 
 	// The read pool is opened after migrating so its connections never see
@@ -91,10 +98,32 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.r.SetMaxIdleConns(readConns)
 	if err := s.r.PingContext(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: open %s for reading: %w", d.path, err)
+		return nil, openError(d.path, fmt.Errorf("store: open %s for reading: %w", d.path, err))
 	}
 	return s, nil
 }
+
+// openError names the file and, when the environment is at fault (a lock,
+// the disk, permissions), the cause in words before SQLite's own message.
+func openError(path string, err error) error {
+	if f := Fault(err); f != nil && !errors.Is(err, f) {
+		prefix := "store: open " + path + ": "
+		return &wrapped{
+			msg:  prefix + f.Error() + " (" + strings.TrimPrefix(err.Error(), prefix) + ")",
+			errs: []error{f, err},
+		}
+	}
+	return err
+}
+
+// wrapped is an error with its own text that wraps others.
+type wrapped struct {
+	msg  string
+	errs []error
+}
+
+func (e *wrapped) Error() string   { return e.msg }
+func (e *wrapped) Unwrap() []error { return e.errs }
 
 func (s *Store) initWriter(ctx context.Context, autoVacuum bool) error {
 	// The pragmas in the DSN run when the first connection opens; a file
