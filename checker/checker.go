@@ -91,9 +91,9 @@ type monState struct {
 	// monitor's stored state, several from pending).
 	regionList []string
 	quorum     int
-	regions    map[string]regionState
-	added      time.Time // when the checker took the monitor on (a tick)
-	push       bool      // evaluated by its deadlines, not by results arriving
+	regions    []regionState // by the index of regionList: a slice, as most monitors have one
+	added      time.Time     // when the checker took the monitor on (a tick)
+	push       bool          // evaluated by its deadlines, not by results arriving
 	// lastLabel is the newest label (unix ms) given to a check of the
 	// monitor, or stored for it: labels never go backwards.
 	lastLabel int64
@@ -240,21 +240,19 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st.push = m.Type == TypePush
 	regions := c.regionsFor(m)
 	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {
-		old := st.regions
-		st.regions = make(map[string]regionState, len(regions))
-		for _, r := range regions {
-			rs, ok := old[r]
-			if !ok {
-				rs.state = store.MonitorState{Status: store.StatusPending, Since: wall}
+		next := make([]regionState, len(regions))
+		for i, r := range regions {
+			if j, ok := st.region(r); ok {
+				next[i] = st.regions[j]
+			} else {
+				next[i].state = store.MonitorState{Status: store.StatusPending, Since: wall}
 			}
-			st.regions[r] = rs
 		}
 		if len(regions) == 1 {
 			// One region is the monitor: it goes on from the stored state.
-			rs := st.regions[regions[0]]
-			rs.state = m.State
-			st.regions[regions[0]] = rs
+			next[0].state = m.State
 		}
+		st.regions = next
 	}
 	st.regionList, st.quorum = regions, m.Quorum
 	if m.Paused || m.Type == TypePush {

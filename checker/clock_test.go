@@ -147,8 +147,8 @@ func TestSinkOrdersBySequence(t *testing.T) {
 		if seq {
 			r.Run, r.Seq = j.Run, j.Seq
 		}
-		rs := st.regions[LocalRegion]
-		defer func() { st.regions[LocalRegion] = rs }()
+		rs := st.regions[0]
+		defer func() { st.regions[0] = rs }()
 		s, ok := c.answerLocked(&rs, r, wall)
 		return s, ok && rs.newer(s, r.Due)
 	}
@@ -167,7 +167,7 @@ func TestSinkOrdersBySequence(t *testing.T) {
 	// A result of an earlier run (before this checker started, another
 	// run id) is taken, after none of this run's.
 	old := Result{MonitorID: 1, Region: LocalRegion, Due: t0.Add(-2 * time.Hour).UnixMilli(), Run: c.run + 2, Seq: b.Seq + 100}
-	rs := st.regions[LocalRegion]
+	rs := st.regions[0]
 	if s, ok := c.answerLocked(&rs, old, wall); !ok || s != 0 || rs.newer(s, old.Due) {
 		t.Errorf("earlier run's result: seq %d ok %v", s, ok)
 	}

@@ -126,8 +126,8 @@ func (st *monState) silent(now time.Time) bool {
 	if now.Sub(st.added) <= stale {
 		return false
 	}
-	for _, r := range st.regionList {
-		if rs := st.regions[r]; !rs.seen.IsZero() && now.Sub(rs.seen) <= stale {
+	for _, rs := range st.regions {
+		if !rs.seen.IsZero() && now.Sub(rs.seen) <= stale {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -116,14 +115,13 @@ func staleAfter(interval, timeout time.Duration) time.Duration {
 // state. now is a tick, wall its label.
 func (st *monState) verdict(now, wall time.Time) store.MonitorState {
 	if len(st.regionList) == 1 {
-		return st.regions[st.regionList[0]].state
+		return st.regions[0].state
 	}
 	var downs, others []store.MonitorState
 	ups, streak := 0, 0
 	stale := staleAfter(st.interval, st.timeout)
-	for _, r := range st.regionList {
-		rs, ok := st.regions[r]
-		if !ok || rs.seen.IsZero() || now.Sub(rs.seen) > stale {
+	for _, rs := range st.regions {
+		if rs.seen.IsZero() || now.Sub(rs.seen) > stale {
 			continue // unknown: never counts
 		}
 		streak = max(streak, rs.state.FailStreak)
@@ -182,8 +180,8 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 	}
 	_, now := c.nowLocked()
 	out := make([]RegionState, 0, len(st.regionList))
-	for _, r := range st.regionList {
-		rs := st.regions[r]
+	for i, r := range st.regionList {
+		rs := st.regions[i]
 		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since,
 			Latency: rs.latency, Reason: rs.reason, Error: rs.err}
 		if !rs.seen.IsZero() {
@@ -207,7 +205,7 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 // put it back.
 func cloneMonState(st *monState) monState {
 	c := *st
-	c.regions = maps.Clone(st.regions)
+	c.regions = slices.Clone(st.regions)
 	return c
 }
 
@@ -293,10 +291,11 @@ func (c *Checker) issueLocked(st *monState, region string, due int64, seq uint64
 	if st == nil {
 		return
 	}
-	rs, ok := st.regions[region]
+	i, ok := st.region(region)
 	if !ok {
 		return
 	}
+	rs := &st.regions[i]
 	keep := rs.issued[:0]
 	oldest := now.Add(-2*st.interval - st.timeout - time.Minute)
 	for _, j := range rs.issued {
@@ -308,7 +307,16 @@ func (c *Checker) issueLocked(st *monState, region string, due int64, seq uint64
 		keep = keep[1:]
 	}
 	rs.issued = append(keep, issuedJob{seq: seq, due: due, at: now})
-	st.regions[region] = rs
+}
+
+// region finds a region's index in the monitor's list.
+func (st *monState) region(name string) (int, bool) {
+	for i, r := range st.regionList {
+		if r == name {
+			return i, true
+		}
+	}
+	return -1, false
 }
 
 // answerLocked accepts a result only for a job that was issued to its

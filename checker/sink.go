@@ -108,7 +108,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if !known {
 			continue // deleted meanwhile
 		}
-		rs, inRegion := st.regions[r.Region]
+		ri, inRegion := st.region(r.Region)
 		if !inRegion {
 			// A result from a region the monitor is not checked from: a
 			// stale job of an edited monitor, or not one we issued.
@@ -118,6 +118,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if _, seen := before[r.MonitorID]; !seen {
 			before[r.MonitorID] = cloneMonState(st)
 		}
+		rs := st.regions[ri]
 		seq, ok := c.answerLocked(&rs, r, now)
 		if !ok {
 			continue // forged, replayed or from the future: neither stored nor applied
@@ -125,7 +126,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if seq == 0 {
 			st.lastLabel = max(st.lastLabel, r.Due) // an earlier run's: later labels go after it
 		}
-		st.regions[r.Region] = rs
+		st.regions[ri] = rs
 		o := judge(r.Outcome, st.degradedLatency)
 		at := time.UnixMilli(r.Due).UTC()
 		chk := store.Check{
@@ -142,7 +143,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			continue // history only: state moves with newer checks of active monitors
 		}
 		rs.advance(o, st.confirmations, at, tick)
-		st.regions[r.Region] = rs
+		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
 		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
