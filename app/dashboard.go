@@ -73,7 +73,10 @@ func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	o.Page.Live = true
 	o.Up, o.Down, o.Pending, o.Paused = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused]
 	o.Degraded = counts[store.StatusDegraded]
-	o.Total = o.Up + o.Degraded + o.Down + o.Pending + o.Paused
+	o.Total = 0
+	for _, n := range counts { // unknown ones too: they are monitors all the same
+		o.Total += n
+	}
 	o.Page.Favicon = favicon(counts)
 	rows, err := a.overviewRows(r, shown, o.BarsDaily)
 	if err != nil {

@@ -54,7 +54,7 @@ func (a *App) instanceProblems(ctx context.Context) []Problem {
 	if ok {
 		h := hr.Health()
 		if h.NoData > 0 {
-			out = append(out, Problem{"no_data", fmt.Sprintf("%d of %d monitors have had no check results lately.", h.NoData, h.Monitors)})
+			out = append(out, Problem{"no_data", fmt.Sprintf("%d of %s had no check results lately.", h.NoData, plural(h.Monitors, "monitor"))})
 		}
 		if lr, ok := a.queue.(liveRegioner); ok && len(h.Regions) > 0 {
 			ctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -69,7 +69,7 @@ func (a *App) instanceProblems(ctx context.Context) []Problem {
 				}
 				slices.Sort(missing)
 				for _, r := range missing {
-					out = append(out, Problem{"no_workers", fmt.Sprintf("No worker is running for region %s (%d monitors): start one with upwatch worker --region %s.", r, h.Regions[r], r)})
+					out = append(out, Problem{"no_workers", fmt.Sprintf("No worker is running for region %s (%s): start one with upwatch worker --region %s.", r, plural(h.Regions[r], "monitor"), r)})
 				}
 			}
 		}
@@ -111,4 +111,12 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 		body["status"] = "unhealthy"
 	}
 	writeJSON(w, code, body)
+}
+
+// plural is "1 monitor" or "3 monitors".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
