@@ -60,6 +60,7 @@ type checkJSON struct {
 	LatencyMS  float64     `json:"latency_ms"`
 	Phases     *phasesJSON `json:"phases,omitempty"`
 	Region     string      `json:"region,omitempty"`
+	Worker     string      `json:"worker,omitempty"` // the worker that ran it (check lists)
 	Reason     string      `json:"reason"`
 	Error      string      `json:"error"`
 	Degraded   bool        `json:"degraded"`
@@ -79,7 +80,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
 func toCheckJSON(c store.Check, phases bool) *checkJSON {
 	j := &checkJSON{At: c.At.UTC(), OK: c.OK, StatusCode: c.StatusCode, LatencyMS: ms(c.Latency),
-		Region: c.Region, Reason: c.Reason, Error: c.Error, Degraded: c.Degraded}
+		Region: c.Region, Worker: c.Worker, Reason: c.Reason, Error: c.Error, Degraded: c.Degraded}
 	if phases {
 		p := c.Phases
 		j.Phases = &phasesJSON{ms(p.DNS), ms(p.Connect), ms(p.TLS), ms(p.TTFB), ms(p.Transfer)}

@@ -72,7 +72,9 @@ func TestBridgeLongPoll(t *testing.T) {
 	if d := a.at.Sub(published); d > 500*time.Millisecond {
 		t.Errorf("poll answered %v after the publish, want at once", d)
 	}
-	// They are pending under the HTTPS worker's consumer name.
+	// They are pending under the HTTPS worker's consumer name. (The
+	// pending list filters on at least 1 ms idle: give them that.)
+	time.Sleep(5 * time.Millisecond)
 	pend, err := q.PendingJobs(ctx, "eu", 0, "-", 10)
 	if err != nil || len(pend) != 2 || pend[0].Consumer != "https:w1" {
 		t.Fatalf("pending %+v %v", pend, err)

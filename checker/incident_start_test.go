@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ func TestIncidentStartsAtFirstFailure(t *testing.T) {
 	}
 	if fails < 3 {
 		t.Fatalf("%d failed checks stored, want at least 3", fails)
+	}
+	if !strings.HasPrefix(checks[0].Worker, "server-") {
+		t.Errorf("check run by %q, want the server's own worker recorded", checks[0].Worker)
 	}
 	incs, err := st.ListIncidents(ctx, u.ID, store.IncidentFilter{MonitorID: m.ID, Status: "open"})
 	if err != nil || len(incs) != 1 {

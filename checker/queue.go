@@ -54,6 +54,7 @@ type Result struct {
 	Outcome   Outcome `json:"outcome"`
 	Run       uint64  `json:"run,omitempty"` // the job's, echoed; absent from older workers
 	Seq       uint64  `json:"seq,omitempty"`
+	Worker    string  `json:"worker,omitempty"` // the consumer name of the worker that ran it
 }
 
 // JobMsg and ResultMsg pair a decoded message with its stream ID (for XACK).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/upwatch/upwatch/reason"
+	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -130,7 +131,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		o := judge(r.Outcome, st.degradedLatency)
 		at := time.UnixMilli(r.Due).UTC()
 		chk := store.Check{
-			MonitorID: r.MonitorID, Region: r.Region, At: at,
+			MonitorID: r.MonitorID, Region: r.Region, Worker: settings.Clean(r.Worker, 100), At: at,
 			OK: o.OK, Degraded: o.Degraded, StatusCode: o.StatusCode, Latency: o.Latency,
 			Phases: store.Phases{DNS: o.DNS, Connect: o.Connect, TLS: o.TLS, TTFB: o.TTFB, Transfer: o.Transfer},
 			Reason: o.Reason, Error: o.Error, Detail: o.Detail, Body: o.Body,

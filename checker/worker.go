@@ -181,6 +181,7 @@ func (w *Worker) run(ctx context.Context, m JobMsg) done {
 		Outcome:   out,
 		Run:       m.Job.Run,
 		Seq:       m.Job.Seq,
+		Worker:    w.cfg.Name,
 	}}
 }
 

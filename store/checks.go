@@ -14,8 +14,8 @@ import (
 // in flight into a no-op; a plain INSERT would fail the foreign key and,
 // with it, every other check of the batch.
 const insertCheck = `INSERT OR IGNORE INTO checks (monitor_id, region, ts, ok, status_code, latency_us,
-	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded)
-	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded, worker_id)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
 	WHERE EXISTS (SELECT 1 FROM monitors WHERE id = ?1)`
 
 // "<=" rather than "<" so that two regions reporting the same instant still
@@ -47,9 +47,13 @@ func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateU
 	if len(checks) == 0 && len(updates) == 0 {
 		return nil
 	}
+	workerIDs, fresh := s.knownWorkers(checks)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		w := wtx{Tx: tx, prepared: s.prepared}
-		if err := saveChecks(ctx, w, checks); err != nil {
+		if err := addWorkers(ctx, tx, fresh, workerIDs); err != nil {
+			return err
+		}
+		if err := saveChecks(ctx, w, checks, workerIDs); err != nil {
 			return err
 		}
 		return saveStates(ctx, w, updates, s.now)
@@ -57,10 +61,56 @@ func (s *Store) SaveChecks(ctx context.Context, checks []Check, updates []StateU
 	if err != nil {
 		return fmt.Errorf("store: save %d checks, %d states: %w", len(checks), len(updates), err)
 	}
+	if len(fresh) > 0 { // cached only once committed
+		s.workersMu.Lock()
+		for _, name := range fresh {
+			s.workers[name] = workerIDs[name]
+		}
+		s.workersMu.Unlock()
+	}
 	return nil
 }
 
-func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
+// knownWorkers maps the batch's worker names to their ids, and lists the
+// names not seen yet ("" is no worker: id 0).
+func (s *Store) knownWorkers(checks []Check) (map[string]int64, []string) {
+	ids := map[string]int64{"": 0}
+	var fresh []string
+	s.workersMu.Lock()
+	defer s.workersMu.Unlock()
+	if s.workers == nil {
+		s.workers = map[string]int64{}
+	}
+	for i := range checks {
+		name := checks[i].Worker
+		if _, ok := ids[name]; ok {
+			continue
+		}
+		if id, ok := s.workers[name]; ok {
+			ids[name] = id
+			continue
+		}
+		ids[name] = 0
+		fresh = append(fresh, name)
+	}
+	return ids, fresh
+}
+
+// addWorkers records new worker names and fills in their ids.
+func addWorkers(ctx context.Context, tx *sql.Tx, names []string, ids map[string]int64) error {
+	for _, name := range names {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO check_workers (name) VALUES (?)
+			ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`, name).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("worker %q: %w", name, err)
+		}
+		ids[name] = id
+	}
+	return nil
+}
+
+func saveChecks(ctx context.Context, tx wtx, checks []Check, workerIDs map[string]int64) error {
 	if len(checks) == 0 {
 		return nil
 	}
@@ -98,7 +148,8 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check) error {
 		c := &checks[i]
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
 			toMicros(c.Latency), toMicros(c.Phases.DNS), toMicros(c.Phases.Connect), toMicros(c.Phases.TLS),
-			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error, boolInt(c.OK && c.Degraded))
+			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error, boolInt(c.OK && c.Degraded),
+			workerIDs[c.Worker])
 		if err != nil {
 			return fmt.Errorf("check of monitor %d: %w", c.MonitorID, err)
 		}
@@ -229,7 +280,8 @@ func saveStates(ctx context.Context, tx wtx, updates []StateUpdate, now func() t
 // regions; limit <= 0 means all of them.
 func (s *Store) ListChecks(ctx context.Context, monitorID int64, limit int) ([]Check, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT region, ts, ok, status_code, latency_us,
-		dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded
+		dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded,
+		coalesce((SELECT name FROM check_workers WHERE id = checks.worker_id), '')
 		FROM checks WHERE monitor_id = ? ORDER BY ts DESC, region DESC LIMIT ?`, monitorID, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
@@ -240,7 +292,7 @@ func (s *Store) ListChecks(ctx context.Context, monitorID int64, limit int) ([]C
 		c := Check{MonitorID: monitorID}
 		var ts, lat, dns, conn, tls, ttfb, xfer int64
 		if err := rows.Scan(&c.Region, &ts, &c.OK, &c.StatusCode, &lat, &dns, &conn, &tls, &ttfb, &xfer,
-			&c.Reason, &c.Error, &c.Degraded); err != nil {
+			&c.Reason, &c.Error, &c.Degraded, &c.Worker); err != nil {
 			return nil, fmt.Errorf("store: list checks of monitor %d: %w", monitorID, err)
 		}
 		c.At, c.Latency = fromMillis(ts), fromMicros(lat)

@@ -97,3 +97,40 @@ func TestRegionsAndRegionUptime(t *testing.T) {
 		t.Errorf("region uptime = %+v, %v", got, err)
 	}
 }
+
+func TestChecksRecordTheirWorker(t *testing.T) {
+	ctx := context.Background()
+	clk := newTestClock()
+	s := openTest(t, WithClock(clk.Now))
+	u := newUser(t, s, "a@example.com")
+	m := newMonitor(t, s, u.ID)
+	at := clk.Now()
+	save := func(checks ...Check) {
+		t.Helper()
+		if err := s.SaveChecks(ctx, checks, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(Check{MonitorID: m.ID, Region: "eu", Worker: "worker-pi-12", At: at, OK: true},
+		Check{MonitorID: m.ID, Region: "us", Worker: "https:vps", At: at, OK: true})
+	save(Check{MonitorID: m.ID, Region: "eu", Worker: "worker-pi-12", At: at.Add(time.Second), OK: true},
+		Check{MonitorID: m.ID, Region: "local", At: at.Add(time.Second), OK: true})
+	cs, err := s.ListChecks(ctx, m.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range cs {
+		got[c.Region+"@"+c.At.Format("05")] = c.Worker
+	}
+	want := map[string]string{"eu@00": "worker-pi-12", "us@00": "https:vps", "eu@01": "worker-pi-12", "local@01": ""}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("worker of %s = %q, want %q", k, got[k], w)
+		}
+	}
+	var names int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM check_workers`).Scan(&names); err != nil || names != 2 {
+		t.Errorf("%d worker names kept, want each once (2): %v", names, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,6 +34,11 @@ type Store struct {
 	// prepared holds the hot write statements (see prepared.go); fixed
 	// after Open.
 	prepared map[string]*sql.Stmt
+
+	// workers caches check_workers ids by name: a handful of names,
+	// needed for every check.
+	workersMu sync.Mutex
+	workers   map[string]int64
 }
 
 type options struct {

@@ -113,6 +113,7 @@ type Phases struct {
 type Check struct {
 	MonitorID  int64
 	Region     string
+	Worker     string    // the worker that ran it; "" if not known
 	At         time.Time // when the check was scheduled to run (ms precision)
 	OK         bool
 	Degraded   bool // passed, but degraded; only with OK
