@@ -742,6 +742,9 @@ func TestChartRegionTabs(t *testing.T) {
 	if !slices.Equal(ranges, []string{"?range=1h&region=eu#chart", "?range=24h&region=eu#chart", "?range=7d&region=eu#chart", "?range=30d&region=eu#chart", "?range=90d&region=eu#chart"}) {
 		t.Errorf("range links %v (they keep the region)", ranges)
 	}
+	if h := find(doc, "h2", "id", "chart-title"); len(h) != 1 || strings.Join(strings.Fields(textOf(h[0])), " ") != "Response time from eu" {
+		t.Error("chart title does not name the region")
+	}
 	svg := find(doc, "svg", "class", "chart-svg")[0]
 	if l, _ := attr(svg, "aria-label"); !strings.HasPrefix(l, "Response time from eu, last 7 days") {
 		t.Errorf("summary %q", l)
