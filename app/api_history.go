@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,21 @@ func (a *App) timeRange(r *http.Request, def time.Duration) (time.Time, time.Tim
 	return from, to, nil
 }
 
+// regionParam reads ?region=: "" (absent or empty) for all regions
+// together, else one of the monitor's regions; any other is refused (422).
+func (a *App) regionParam(r *http.Request, m store.Monitor) (string, error) {
+	region := r.URL.Query().Get("region")
+	if region == "" {
+		return "", nil
+	}
+	regions := a.regionsOf(m)
+	if !slices.Contains(regions, region) {
+		return "", invalid(FieldErrors{{Field: "region",
+			Message: fmt.Sprintf("%q is not a region of this monitor (%s)", trunc(region, 40), strings.Join(regions, ", "))}})
+	}
+	return region, nil
+}
+
 // percent renders an uptime ratio as a percentage, or null without checks.
 func percent(u store.Uptime) *float64 {
 	r, ok := u.Ratio()
@@ -98,6 +114,11 @@ type uptimeJSON struct {
 
 func (a *App) apiUptime(w http.ResponseWriter, r *http.Request) {
 	m, err := a.ownedMonitor(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	region, err := a.regionParam(r, m)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -132,14 +153,18 @@ func (a *App) apiUptime(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for i := range items {
-		u, err := a.st.Uptime(r.Context(), []int64{m.ID}, items[i].From, items[i].To)
+		u, err := a.st.UptimeInRegion(r.Context(), []int64{m.ID}, region, items[i].From, items[i].To)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
 		items[i].Up, items[i].Down, items[i].Uptime = u[m.ID].Up, u[m.ID].Down, percent(u[m.ID])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	out := map[string]any{"items": items}
+	if region != "" {
+		out["region"] = region
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type pointJSON struct {
@@ -172,6 +197,11 @@ func (a *App) apiLatency(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	region, err := a.regionParam(r, m)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	step := (to.Sub(from) / 200).Round(time.Minute)
 	if s := r.URL.Query().Get("step"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -190,7 +220,7 @@ func (a *App) apiLatency(w http.ResponseWriter, r *http.Request) {
 		}
 		step = d
 	}
-	points, res, err := a.st.LatencySeries(r.Context(), m.ID, from, to, max(step, time.Minute))
+	points, res, err := a.st.LatencySeriesInRegion(r.Context(), m.ID, region, from, to, max(step, time.Minute))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -201,7 +231,11 @@ func (a *App) apiLatency(w http.ResponseWriter, r *http.Request) {
 			AvgMS: ms(p.Avg), P95MS: ms(p.P95), MinMS: ms(p.Min), MaxMS: ms(p.Max),
 			DNSMS: ms(p.DNS), ConnectMS: ms(p.Connect), TLSMS: ms(p.TLS), TTFBMS: ms(p.TTFB), TransferMS: ms(p.Transfer)}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "resolution": res, "items": items})
+	out := map[string]any{"from": from, "to": to, "resolution": res, "items": items}
+	if region != "" {
+		out["region"] = region
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type incidentJSON struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,13 +193,23 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		rng, span = "24h", 24*time.Hour
 	}
+	// The chart's region tabs: all regions, or one of the monitor's (any
+	// other falls back to all, as an unknown range falls back to 24 h).
+	regions := make([]string, len(p.Regions))
+	for i, rr := range p.Regions {
+		regions[i] = rr.Region
+	}
+	region := r.URL.Query().Get("region")
+	if !slices.Contains(regions, region) {
+		region = ""
+	}
 	step := max(time.Minute, (span / 150).Truncate(time.Minute))
-	points, res, err := a.st.LatencySeries(ctx, m.ID, now.Add(-span), now, step)
+	points, res, err := a.st.LatencySeriesInRegion(ctx, m.ID, region, now.Add(-span), now, step)
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
-	p.Chart = views.Chart{Range: rng, From: now.Add(-span), To: now, Resolution: res}
+	p.Chart = views.Chart{Range: rng, From: now.Add(-span), To: now, Resolution: res, Region: region, Regions: regions}
 	for _, pt := range points {
 		p.Chart.Points = append(p.Chart.Points, views.ChartPoint{At: pt.At, AvgMS: ms(pt.Avg), P95MS: ms(pt.P95),
 			MinMS: ms(pt.Min), MaxMS: ms(pt.Max), DNSMS: ms(pt.DNS), ConnectMS: ms(pt.Connect), TLSMS: ms(pt.TLS),

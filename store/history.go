@@ -81,11 +81,16 @@ func ceilMillis(t time.Time) int64 {
 }
 
 // uptimeSQL sums up/down per monitor over the given spans, one part per
-// span, each with the span's bounds and then the n ids as parameters.
-func uptimeSQL(days span, hours []span, n int) string {
+// span, each with the span's bounds, the region if byRegion, and then the n
+// ids as parameters.
+func uptimeSQL(days span, hours []span, n int, byRegion bool) string {
+	where := `ts >= ? AND ts < ?`
+	if byRegion {
+		where += ` AND region = ?`
+	}
 	part := func(table string) string {
 		return `SELECT monitor_id, SUM(up), SUM(down), SUM(degraded) FROM ` + table + `
-			WHERE ts >= ? AND ts < ? AND monitor_id IN (` + inList(n) + `) GROUP BY monitor_id`
+			WHERE ` + where + ` AND monitor_id IN (` + inList(n) + `) GROUP BY monitor_id`
 	}
 	var parts []string
 	if !days.empty() {
@@ -97,10 +102,13 @@ func uptimeSQL(days span, hours []span, n int) string {
 	return strings.Join(parts, "\nUNION ALL\n")
 }
 
-func uptimeArgs(days span, hours []span, ids []int64) []any {
+func uptimeArgs(days span, hours []span, ids []int64, region string) []any {
 	var args []any
 	add := func(s span) {
 		args = append(args, s.from, s.to)
+		if region != "" {
+			args = append(args, region)
+		}
 		for _, id := range ids {
 			args = append(args, id)
 		}
@@ -121,13 +129,19 @@ func uptimeArgs(days span, hours []span, ids []int64) []any {
 // Monitors without checks in the range are absent from the map (their zero
 // Uptime has no Ratio). Paused time has no checks and drops out.
 func (s *Store) Uptime(ctx context.Context, monitorIDs []int64, from, to time.Time) (map[int64]Uptime, error) {
+	return s.UptimeInRegion(ctx, monitorIDs, "", from, to)
+}
+
+// UptimeInRegion is Uptime counting only the checks made from region; ""
+// counts every region's, as Uptime does.
+func (s *Store) UptimeInRegion(ctx context.Context, monitorIDs []int64, region string, from, to time.Time) (map[int64]Uptime, error) {
 	out := make(map[int64]Uptime)
 	days, hours := uptimeSpans(from, to)
 	if days.empty() && len(hours) == 0 {
 		return out, nil
 	}
 	err := chunks(monitorIDs, func(ids []int64) error {
-		rows, err := s.r.QueryContext(ctx, uptimeSQL(days, hours, len(ids)), uptimeArgs(days, hours, ids)...)
+		rows, err := s.r.QueryContext(ctx, uptimeSQL(days, hours, len(ids), region != ""), uptimeArgs(days, hours, ids, region)...)
 		if err != nil {
 			return err
 		}
@@ -247,6 +261,12 @@ func (s *Store) Buckets(ctx context.Context, monitorIDs []int64, from, to time.T
 // the latency histogram (see LatencyBounds) for roll-ups; the other
 // figures are exact at every resolution (averages truncated to 1 µs).
 func (s *Store) LatencySeries(ctx context.Context, monitorID int64, from, to time.Time, step time.Duration) ([]LatencyPoint, string, error) {
+	return s.LatencySeriesInRegion(ctx, monitorID, "", from, to, step)
+}
+
+// LatencySeriesInRegion is LatencySeries over the checks made from region
+// only, at every resolution; "" is all regions together, as LatencySeries.
+func (s *Store) LatencySeriesInRegion(ctx context.Context, monitorID int64, region string, from, to time.Time, step time.Duration) ([]LatencyPoint, string, error) {
 	res, unit := ResolutionDaily, 24*time.Hour
 	switch d := to.Sub(from); {
 	case d <= rawSpan:
@@ -264,13 +284,16 @@ func (s *Store) LatencySeries(ctx context.Context, monitorID int64, from, to tim
 	)
 	switch res {
 	case ResolutionRaw:
-		points, err = s.rawSeries(ctx, monitorID, from, to, step)
+		points, err = s.rawSeries(ctx, monitorID, region, from, to, step)
 	case ResolutionHourly:
-		points, err = s.rollupSeries(ctx, "hourly", monitorID, from, to, step, hourMS)
+		points, err = s.rollupSeries(ctx, "hourly", monitorID, region, from, to, step, hourMS)
 	default:
-		points, err = s.rollupSeries(ctx, "daily", monitorID, from, to, step, dayMS)
+		points, err = s.rollupSeries(ctx, "daily", monitorID, region, from, to, step, dayMS)
 	}
 	if err != nil {
+		if region != "" {
+			return nil, res, fmt.Errorf("store: latency of monitor %d in %q (%s): %w", monitorID, region, res, err)
+		}
 		return nil, res, fmt.Errorf("store: latency of monitor %d (%s): %w", monitorID, res, err)
 	}
 	return points, res, nil
@@ -286,15 +309,31 @@ func rawP95(lat []int64) int64 {
 	return lat[max(rank, 1)-1]
 }
 
-func (s *Store) rawSeries(ctx context.Context, monitorID int64, from, to time.Time, step time.Duration) ([]LatencyPoint, error) {
+// rawSeriesSQL reads one monitor's checks in a range, in time order, through
+// the (monitor_id, ts, region) index: monitor, range, then the region if
+// byRegion.
+func rawSeriesSQL(byRegion bool) string {
+	q := `SELECT ts, ok, status_code, latency_us,
+		dns_us, connect_us, tls_us, ttfb_us, transfer_us
+		FROM checks WHERE monitor_id = ? AND ts >= ? AND ts < ?`
+	if byRegion {
+		q += ` AND region = ?`
+	}
+	return q + ` ORDER BY ts`
+}
+
+var rawSeriesQuery = [2]string{rawSeriesSQL(false), rawSeriesSQL(true)}
+
+func (s *Store) rawSeries(ctx context.Context, monitorID int64, region string, from, to time.Time, step time.Duration) ([]LatencyPoint, error) {
 	if !from.Before(to) {
 		return nil, nil
 	}
 	stepMS := step.Milliseconds()
-	rows, err := s.r.QueryContext(ctx, `SELECT ts, ok, status_code, latency_us,
-		dns_us, connect_us, tls_us, ttfb_us, transfer_us
-		FROM checks WHERE monitor_id = ? AND ts >= ? AND ts < ? ORDER BY ts`,
-		monitorID, ceilMillis(from), ceilMillis(to))
+	args := []any{monitorID, ceilMillis(from), ceilMillis(to)}
+	if region != "" {
+		args = append(args, region)
+	}
+	rows, err := s.r.QueryContext(ctx, rawSeriesQuery[b2i(region != "")], args...)
 	if err != nil {
 		return nil, err
 	}
@@ -339,8 +378,9 @@ func (s *Store) rawSeries(ctx context.Context, monitorID int64, from, to time.Ti
 }
 
 // rollupSeriesSQL sums the roll-up rows of one monitor per step (?1 ms):
-// ?2 monitor, ?3/?4 the range.
-func rollupSeriesSQL(table string) string {
+// ?2 monitor, ?3/?4 the range, and ?5 the region if byRegion (all regions
+// otherwise).
+func rollupSeriesSQL(table string, byRegion bool) string {
 	var b strings.Builder
 	b.WriteString(`SELECT ts / ?1 * ?1 AS at, SUM(up), SUM(down), SUM(lat_n), SUM(lat_sum_us),
 		MIN(CASE WHEN lat_n > 0 THEN lat_min_us END), MAX(lat_max_us),
@@ -348,18 +388,38 @@ func rollupSeriesSQL(table string) string {
 	for i := range histBuckets {
 		fmt.Fprintf(&b, ", SUM(h%02d)", i)
 	}
-	b.WriteString(` FROM ` + table + ` WHERE monitor_id = ?2 AND ts >= ?3 AND ts < ?4 GROUP BY at ORDER BY at`)
+	b.WriteString(` FROM ` + table + ` WHERE monitor_id = ?2 AND ts >= ?3 AND ts < ?4`)
+	if byRegion {
+		b.WriteString(` AND region = ?5`)
+	}
+	b.WriteString(` GROUP BY at ORDER BY at`)
 	return b.String()
 }
 
-var rollupSeriesQuery = map[string]string{"hourly": rollupSeriesSQL("hourly"), "daily": rollupSeriesSQL("daily")}
+// rollupSeriesQuery is the query of each table, all regions [0] or one [1].
+var rollupSeriesQuery = map[string][2]string{
+	"hourly": {rollupSeriesSQL("hourly", false), rollupSeriesSQL("hourly", true)},
+	"daily":  {rollupSeriesSQL("daily", false), rollupSeriesSQL("daily", true)},
+}
 
-func (s *Store) rollupSeries(ctx context.Context, table string, monitorID int64, from, to time.Time, step time.Duration, unit int64) ([]LatencyPoint, error) {
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) rollupSeries(ctx context.Context, table string, monitorID int64, region string, from, to time.Time, step time.Duration, unit int64) ([]LatencyPoint, error) {
 	r := span{floorTo(toMillis(from), unit), ceilTo(ceilMillis(to), unit)}
 	if r.empty() {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, rollupSeriesQuery[table], step.Milliseconds(), monitorID, r.from, r.to)
+	args := []any{step.Milliseconds(), monitorID, r.from, r.to}
+	if region != "" {
+		args = append(args, region)
+	}
+	rows, err := s.r.QueryContext(ctx, rollupSeriesQuery[table][b2i(region != "")], args...)
 	if err != nil {
 		return nil, err
 	}

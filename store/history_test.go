@@ -203,7 +203,8 @@ func TestHistoryQueryPlans(t *testing.T) {
 	var qs []q
 	for _, d := range []time.Duration{time.Hour, 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour} {
 		days, hours := uptimeSpans(now.Add(-d), now)
-		qs = append(qs, q{"uptime " + d.String(), uptimeSQL(days, hours, len(ids)), uptimeArgs(days, hours, ids)})
+		qs = append(qs, q{"uptime " + d.String(), uptimeSQL(days, hours, len(ids), false), uptimeArgs(days, hours, ids, "")})
+		qs = append(qs, q{"region uptime " + d.String(), uptimeSQL(days, hours, len(ids), true), uptimeArgs(days, hours, ids, "eu")})
 	}
 	for _, table := range []string{"hourly", "daily"} {
 		args := []any{int64(0), int64(1) << 50}
@@ -211,7 +212,8 @@ func TestHistoryQueryPlans(t *testing.T) {
 			args = append(args, id)
 		}
 		qs = append(qs, q{"buckets " + table, bucketsSQL(table, len(ids)), args})
-		qs = append(qs, q{"series " + table, rollupSeriesQuery[table], []any{hourMS, int64(1), int64(0), int64(1) << 50}})
+		qs = append(qs, q{"series " + table, rollupSeriesQuery[table][0], []any{hourMS, int64(1), int64(0), int64(1) << 50}})
+		qs = append(qs, q{"region series " + table, rollupSeriesQuery[table][1], []any{hourMS, int64(1), int64(0), int64(1) << 50, "eu"}})
 	}
 	for _, q := range qs {
 		plan := planOf(t, s, q.sql, q.args...)
@@ -222,6 +224,17 @@ func TestHistoryQueryPlans(t *testing.T) {
 		}
 		if strings.HasPrefix(q.name, "buckets") && strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("%s sorts: %s", q.name, plan)
+		}
+	}
+	// Raw series, all regions or one, read checks through their index.
+	for i, q := range rawSeriesQuery {
+		plan := planOf(t, s, q, int64(1), int64(0), int64(1)<<50, "eu")
+		if i == 0 {
+			plan = planOf(t, s, q, int64(1), int64(0), int64(1)<<50)
+		}
+		t.Logf("raw series %d: %s", i, plan)
+		if !strings.Contains(plan, "checks_monitor_ts_region (monitor_id=? AND ts>? AND ts<?)") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("raw series %d: plan %s", i, plan)
 		}
 	}
 	// Retention finds old rows monitor by monitor through the key.
@@ -284,5 +297,70 @@ func TestBucketsDegraded(t *testing.T) {
 	up, err := s.Uptime(ctx, []int64{m.ID}, start, start.Add(2*time.Hour))
 	if err != nil || up[m.ID] != (Uptime{Up: 180, Down: 1, Degraded: 16}) {
 		t.Errorf("Uptime = %+v, %v", up[m.ID], err)
+	}
+}
+
+// TestRegionFilters: two regions with different latencies; each region's
+// series and uptime are its own at every resolution, "" is both combined.
+func TestRegionFilters(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	u := newUser(t, s, "a@example.com")
+	m := newMonitor(t, s, u.ID)
+	to := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	from := to.Add(-40 * 24 * time.Hour)
+	var batch []Check
+	for at := from; at.Before(to); at = at.Add(30 * time.Minute) {
+		batch = append(batch,
+			Check{MonitorID: m.ID, Region: "local", At: at, OK: true, StatusCode: 200, Latency: 20 * time.Millisecond},
+			Check{MonitorID: m.ID, Region: "eu", At: at, OK: true, StatusCode: 200, Latency: 80 * time.Millisecond})
+		if at.Minute() == 0 && at.Hour()%6 == 0 { // eu also fails now and then
+			batch = append(batch, Check{MonitorID: m.ID, Region: "eu", At: at.Add(time.Second), Reason: "timeout"})
+		}
+	}
+	if err := s.SaveChecks(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		span time.Duration
+		res  string
+	}{{6 * time.Hour, ResolutionRaw}, {7 * 24 * time.Hour, ResolutionHourly}, {40 * 24 * time.Hour, ResolutionDaily}} {
+		sum := map[string]Uptime{}
+		for region, want := range map[string]time.Duration{"local": 20 * time.Millisecond, "eu": 80 * time.Millisecond, "": 50 * time.Millisecond, "us": 0} {
+			points, res, err := s.LatencySeriesInRegion(ctx, m.ID, region, to.Add(-tc.span), to, tc.span/10)
+			if err != nil || res != tc.res {
+				t.Fatalf("%v %q: %q, %v", tc.span, region, res, err)
+			}
+			if want == 0 {
+				if len(points) != 0 {
+					t.Errorf("%v: region without checks has points %+v", tc.span, points)
+				}
+				continue
+			}
+			if len(points) == 0 {
+				t.Fatalf("%v %q: no points", tc.span, region)
+			}
+			var up Uptime
+			for _, p := range points {
+				if p.Avg != want || (region != "" && (p.Min != want || p.Max != want)) {
+					t.Fatalf("%v %q: point %+v, want avg %v", tc.span, region, p, want)
+				}
+				up.Up, up.Down = up.Up+p.Up, up.Down+p.Down
+			}
+			sum[region] = up
+			if region == "local" && up.Down != 0 || region != "local" && up.Down == 0 {
+				t.Errorf("%v %q: %+v", tc.span, region, up)
+			}
+			ut, err := s.UptimeInRegion(ctx, []int64{m.ID}, region, to.Add(-tc.span), to)
+			if err != nil || ut[m.ID].Up != up.Up || ut[m.ID].Down != up.Down {
+				t.Errorf("%v %q: uptime %+v, %v; series counted %+v", tc.span, region, ut[m.ID], err, up)
+			}
+		}
+		if all, l, eu := sum[""], sum["local"], sum["eu"]; all.Up != l.Up+eu.Up || all.Down != l.Down+eu.Down {
+			t.Errorf("%v: all %+v != local %+v + eu %+v", tc.span, all, l, eu)
+		}
+	}
+	if got, err := s.UptimeInRegion(ctx, []int64{m.ID}, "us", from, to); err != nil || len(got) != 0 {
+		t.Errorf("uptime in a region without checks = %v, %v", got, err)
 	}
 }

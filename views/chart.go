@@ -2,6 +2,7 @@ package views
 
 import (
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,8 +52,29 @@ func rangeSelected(current, opt string) bool {
 	return current == opt
 }
 
-// rangeURL is the monitor page with another chart range.
-func rangeURL(r string) templ.SafeURL { return templ.SafeURL("?range=" + r + "#chart") }
+// chartURL is the monitor page with a chart range and region ("": all),
+// so that either tab row keeps the other's choice.
+func chartURL(rng, region string) templ.SafeURL {
+	if rng == "" {
+		rng = "24h"
+	}
+	q := "?range=" + url.QueryEscape(rng)
+	if region != "" {
+		q += "&region=" + url.QueryEscape(region)
+	}
+	return templ.SafeURL(q + "#chart")
+}
+
+// showRegions tells whether the chart offers region tabs.
+func (c Chart) showRegions() bool { return len(c.Regions) > 1 }
+
+// fromRegion is " from eu" when the chart shows one region, else "".
+func (c Chart) fromRegion() string {
+	if c.Region == "" {
+		return ""
+	}
+	return " from " + c.Region
+}
 
 // rangeLong is "last 24 hours" for a range value.
 func rangeLong(r string) string {
@@ -330,7 +352,7 @@ func buildChart(c Chart) chartGeom {
 
 	if len(pts) == 0 {
 		g.Empty = true
-		g.Summary = "No checks in the " + rangeLong(c.Range) + "."
+		g.Summary = "No checks" + c.fromRegion() + " in the " + rangeLong(c.Range) + "."
 		return g
 	}
 
@@ -424,7 +446,7 @@ func buildChart(c Chart) chartGeom {
 		g.Stats = append(g.Stats, chartStat{"Checks", groupDigits(total)})
 		g.Stats = append(g.Stats, chartStat{"Failed", groupDigits(down)})
 	}
-	sum := "Response time, " + rangeLong(c.Range) + ", times in UTC"
+	sum := "Response time" + c.fromRegion() + ", " + rangeLong(c.Range) + ", times in UTC"
 	if up > 0 {
 		sum += ": average " + FormatMS(avgAll)
 		if maxMS > 0 {

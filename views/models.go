@@ -126,6 +126,10 @@ type Chart struct {
 	From, To   time.Time
 	Resolution string // "raw", "hourly" or "daily"
 	Points     []ChartPoint
+	// Region is the region whose checks are drawn, "" for all of them;
+	// Regions are the monitor's, offered as tabs when there are several.
+	Region  string
+	Regions []string
 }
 
 // IncidentRow is one incident on the monitor page.

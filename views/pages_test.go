@@ -698,3 +698,69 @@ func TestHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestChartRegionTabs(t *testing.T) {
+	// One region (or none): no region tabs, range tabs without a region.
+	for _, regions := range [][]string{nil, {"local"}} {
+		c := sampleChart(4)
+		c.Regions = regions
+		doc := parse(t, render(t, chartCard(c)))
+		if len(find(doc, "nav", "aria-label", "Chart region")) != 0 {
+			t.Errorf("regions %v: region tabs", regions)
+		}
+	}
+	c := sampleChart(24)
+	c.Range, c.Region, c.Regions = "7d", "eu", []string{"local", "eu", "us-east"}
+	out := render(t, chartCard(c))
+	doc := parse(t, out)
+	navs := find(doc, "nav", "aria-label", "Chart region")
+	if len(navs) != 1 {
+		t.Fatal("no region tabs")
+	}
+	var labels, hrefs, current []string
+	for _, a := range find(navs[0], "a") {
+		h, _ := attr(a, "href")
+		labels, hrefs = append(labels, textOf(a)), append(hrefs, h)
+		if _, cur := attr(a, "aria-current"); cur {
+			current = append(current, h)
+		}
+	}
+	if !slices.Equal(labels, []string{"All regions", "local", "eu", "us-east"}) {
+		t.Errorf("region tabs %v", labels)
+	}
+	if !slices.Equal(hrefs, []string{"?range=7d#chart", "?range=7d&region=local#chart", "?range=7d&region=eu#chart", "?range=7d&region=us-east#chart"}) {
+		t.Errorf("region links %v (they keep the range)", hrefs)
+	}
+	if !slices.Equal(current, []string{"?range=7d&region=eu#chart"}) {
+		t.Errorf("current region %v", current)
+	}
+	var ranges []string
+	for _, a := range find(find(doc, "nav", "aria-label", "Chart range")[0], "a") {
+		h, _ := attr(a, "href")
+		ranges = append(ranges, h)
+	}
+	if !slices.Equal(ranges, []string{"?range=1h&region=eu#chart", "?range=24h&region=eu#chart", "?range=7d&region=eu#chart", "?range=30d&region=eu#chart", "?range=90d&region=eu#chart"}) {
+		t.Errorf("range links %v (they keep the region)", ranges)
+	}
+	if h := find(doc, "h2", "id", "chart-title"); len(h) != 1 || strings.Join(strings.Fields(textOf(h[0])), " ") != "Response time from eu" {
+		t.Error("chart title does not name the region")
+	}
+	svg := find(doc, "svg", "class", "chart-svg")[0]
+	if l, _ := attr(svg, "aria-label"); !strings.HasPrefix(l, "Response time from eu, last 7 days") {
+		t.Errorf("summary %q", l)
+	}
+	// All regions selected, no range yet: 24 h, All regions current.
+	c.Range, c.Region, c.Points = "", "", nil
+	doc = parse(t, render(t, chartCard(c)))
+	a := find(find(doc, "nav", "aria-label", "Chart region")[0], "a")[0]
+	if h, _ := attr(a, "href"); h != "?range=24h#chart" {
+		t.Errorf("All regions href %q", h)
+	}
+	if _, cur := attr(a, "aria-current"); !cur {
+		t.Error("All regions not current")
+	}
+	c.Region = "us-east"
+	if out := render(t, chartCard(c)); !strings.Contains(out, "No checks from us-east in the last 24 hours yet.") {
+		t.Error("empty region chart does not say which region")
+	}
+}
