@@ -84,15 +84,7 @@ func (a *App) apiCreateToken(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) apiListTokens(w http.ResponseWriter, r *http.Request) {
 	list, err := a.st.ListAPITokens(r.Context(), userFrom(r.Context()).ID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]tokenJSON, len(list))
-	for i, t := range list {
-		items[i] = toTokenJSON(t)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeItems(a, w, r, list, err, toTokenJSON)
 }
 
 func (a *App) apiDeleteToken(w http.ResponseWriter, r *http.Request) {
@@ -105,4 +97,18 @@ func (a *App) apiDeleteToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeItems answers a list read as {"items": […]}, each row rendered by
+// conv, or the read's error.
+func writeItems[T, J any](a *App, w http.ResponseWriter, r *http.Request, list []T, err error, conv func(T) J) {
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items := make([]J, len(list))
+	for i, t := range list {
+		items[i] = conv(t)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }

@@ -147,15 +147,7 @@ func (a *App) apiCreateWorkerToken(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) apiListWorkerTokens(w http.ResponseWriter, r *http.Request) {
 	list, err := a.st.ListWorkerTokens(r.Context())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]workerTokenJSON, len(list))
-	for i, t := range list {
-		items[i] = toWorkerTokenJSON(t)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeItems(a, w, r, list, err, toWorkerTokenJSON)
 }
 
 // apiRevokeWorkerToken refuses the token from now on: its workers' next
