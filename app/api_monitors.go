@@ -40,6 +40,7 @@ type monitorJSON struct {
 	Regions         []string            `json:"regions"`            // where it is checked from
 	Quorum          int                 `json:"quorum"`             // regions that must see it down
 	RegionStates    []regionStateJSON   `json:"region_states"`
+	ChecksMissed    int64               `json:"checks_missed"` // not run in time since the server started
 	CertExpiresAt   *time.Time          `json:"cert_expires_at,omitempty"`
 	LastBody        *string             `json:"last_body,omitempty"` // push monitors: the newest ping's body
 	Status          string              `json:"status"`
@@ -112,6 +113,7 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 				j.LastCheckAt, j.LatencyMS = &at, ms(rs.Latency)
 			}
 			out[i].RegionStates = append(out[i].RegionStates, j)
+			out[i].ChecksMissed += rs.Missed
 		}
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
 		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}

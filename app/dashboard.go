@@ -174,6 +174,9 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Quorum = checker.QuorumOf(m.Quorum, len(p.Regions))
+	for _, rs := range a.sched.RegionStates(m.ID) {
+		p.Missed += rs.Missed
+	}
 	if p.Page, err = a.livePage(r, m.Name); err != nil {
 		a.pageError(w, r, err)
 		return

@@ -53,6 +53,9 @@ func (a *App) instanceProblems(ctx context.Context) []Problem {
 	hr, ok := a.sched.(healthReader)
 	if ok {
 		h := hr.Health()
+		if h.MissedRecent > 0 {
+			out = append(out, Problem{"missed", fmt.Sprintf("%s not run in time in the last 5 minutes: the workers cannot keep up (raise WORKERS, or add workers) or some are missing.", checksWere(h.MissedRecent))})
+		}
 		if h.NoData > 0 {
 			out = append(out, Problem{"no_data", fmt.Sprintf("%d of %s had no check results lately.", h.NoData, plural(h.Monitors, "monitor"))})
 		}
@@ -119,4 +122,12 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// checksWere is "1 check was" or "3 checks were".
+func checksWere(n int64) string {
+	if n == 1 {
+		return "1 check was"
+	}
+	return fmt.Sprintf("%d checks were", n)
 }

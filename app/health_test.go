@@ -83,3 +83,21 @@ func TestHealthzHealthy(t *testing.T) {
 		return last.code == 200 && strings.Contains(string(last.body), `"last_stored_at"`)
 	})
 }
+
+// healthStub is the recorder with a checker's health to report.
+type healthStub struct {
+	*recorder
+	h checker.Health
+}
+
+func (s healthStub) Health() checker.Health { return s.h }
+
+func TestHealthzMissedChecks(t *testing.T) {
+	e := newEnvWith(t, func(d *Deps) {
+		d.Scheduler = healthStub{&recorder{}, checker.Health{Monitors: 3, MissedRecent: 4, Missed: 9}}
+	})
+	r := e.do(t, "GET", "/healthz", "", "")
+	if r.code != http.StatusServiceUnavailable || !strings.Contains(string(r.body), `"missed"`) || !strings.Contains(string(r.body), "4 checks were not run in time") {
+		t.Errorf("healthz = %d %s", r.code, r.body)
+	}
+}

@@ -70,10 +70,13 @@ type Checker struct {
 	seq    uint64 // the last job's sequence number in this run
 	stats  Stats
 	health Health
-	sched  *schedule
-	states map[int64]*monState
-	push   *pushBook
-	wake   chan struct{}
+	missed int64 // checks never answered in time, since start
+	// missedAt samples missed at each health sweep, for the recent rate.
+	missedAt []missedSample
+	sched    *schedule
+	states   map[int64]*monState
+	push     *pushBook
+	wake     chan struct{}
 }
 
 // monState is what the sink needs to know of a monitor.
@@ -121,10 +124,11 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 	}
 	return &Checker{
 		st: st, q: q, cfg: cfg, started: clk.epoch, run: newRunID(), clk: clk,
-		sched:  newSchedule(),
-		states: map[int64]*monState{},
-		push:   newPushBook(),
-		wake:   make(chan struct{}, 1),
+		missedAt: []missedSample{{n: 0}}, // the baseline: nothing missed at start
+		sched:    newSchedule(),
+		states:   map[int64]*monState{},
+		push:     newPushBook(),
+		wake:     make(chan struct{}, 1),
 	}
 }
 

@@ -29,7 +29,21 @@ type Health struct {
 	Regions    map[string]int // active monitors per region they are checked from
 	LastStored time.Time      // newest batch of results written; zero before the first
 	Refused    Stats
+	// Missed counts checks sent to workers that no result answered in
+	// time, since the server started; MissedRecent those of the last five
+	// minutes (seen about a minute after the slot: until then a result may
+	// still come).
+	Missed, MissedRecent int64
 }
+
+// missedSample is the missed count at one sweep.
+type missedSample struct {
+	at time.Time
+	n  int64
+}
+
+// missedWindow is how far back MissedRecent looks.
+const missedWindow = 5 * time.Minute
 
 // Health reports the checker's view of itself.
 func (c *Checker) Health() Health {
@@ -41,6 +55,10 @@ func (c *Checker) Health() Health {
 		h.Regions[r] = n
 	}
 	h.Refused = c.stats
+	h.Missed = c.missed
+	if len(c.missedAt) > 0 {
+		h.MissedRecent = c.missed - c.missedAt[0].n
+	}
 	return h
 }
 
@@ -93,6 +111,11 @@ func (c *Checker) sweep(ctx context.Context) error {
 		}})
 	}
 	c.health = h
+	// Keep samples over the window: the oldest one is the baseline.
+	c.missedAt = append(c.missedAt, missedSample{tick, c.missed})
+	for len(c.missedAt) > 1 && tick.Sub(c.missedAt[1].at) >= missedWindow {
+		c.missedAt = c.missedAt[1:]
+	}
 	c.mu.Unlock()
 	if len(updates) == 0 {
 		return nil

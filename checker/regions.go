@@ -23,6 +23,9 @@ type regionState struct {
 	// lastSeq is the newest applied result of this run, so that late
 	// duplicates and stragglers do not move state.
 	lastSeq uint64
+	// missed counts jobs sent to the region that no result answered in
+	// time (since the checker started).
+	missed int64
 }
 
 // issuedJob is a job the sink expects a result for.
@@ -167,6 +170,7 @@ type RegionState struct {
 	Latency time.Duration
 	Reason  string
 	Error   string
+	Missed  int64 // checks sent to the region and never answered in time, since the server started
 }
 
 // RegionStates reports each of a monitor's regions, in its order; nil for
@@ -183,7 +187,7 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 	for i, r := range st.regionList {
 		rs := st.regions[i]
 		s := RegionState{Region: r, Status: rs.state.Status, Since: rs.state.Since,
-			Latency: rs.latency, Reason: rs.reason, Error: rs.err}
+			Latency: rs.latency, Reason: rs.reason, Error: rs.err, Missed: rs.missed}
 		if !rs.seen.IsZero() {
 			s.LastAt = c.clk.label(rs.seen)
 		}
@@ -299,11 +303,20 @@ func (c *Checker) issueLocked(st *monState, region string, due int64, seq uint64
 	keep := rs.issued[:0]
 	oldest := now.Add(-2*st.interval - st.timeout - time.Minute)
 	for _, j := range rs.issued {
-		if !j.at.Before(oldest) && j.due != due {
+		switch {
+		case j.due == due:
+		case j.at.Before(oldest):
+			// Long past its slot and never answered: no worker ran it in
+			// time (saturated, or none there).
+			rs.missed++
+			c.missed++
+		default:
 			keep = append(keep, j)
 		}
 	}
 	if len(keep) >= maxIssued {
+		rs.missed++
+		c.missed++
 		keep = keep[1:]
 	}
 	rs.issued = append(keep, issuedJob{seq: seq, due: due, at: now})

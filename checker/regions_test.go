@@ -213,3 +213,43 @@ func TestNoDataIsUnknown(t *testing.T) {
 	}
 	eventually(t, 3*time.Second, "up again", func() bool { return status(t, st, m.ID).State.Status == store.StatusUp })
 }
+
+// A job no result answered by long after its slot counts as missed, per
+// region and in Health; answered ones do not.
+func TestMissedChecksCounted(t *testing.T) {
+	st, u := openStore(t)
+	ctx := context.Background()
+	m, err := st.CreateMonitor(ctx, store.Monitor{
+		UserID: u.ID, Name: "site", URL: "http://127.0.0.1:1/", Method: "GET", Interval: time.Second,
+		Timeout: time.Second, ExpectedStatus: "200-299", Confirmations: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(st, NewQueue(testredis.Mini(t).Client), Config{LocalWorkers: -1, Logger: quietLogger()})
+	c.mu.Lock()
+	c.putLocked(m, time.Now())
+	ms := c.states[m.ID]
+	t1 := time.Now()
+	c.issueLocked(ms, LocalRegion, 1000, 1, t1)
+	c.issueLocked(ms, LocalRegion, 2000, 2, t1.Add(time.Second))
+	// The second is answered.
+	rs := ms.regions[0]
+	if _, ok := c.answerLocked(&rs, Result{MonitorID: m.ID, Region: LocalRegion, Due: 2000, Run: c.run, Seq: 2}, t1.Add(2*time.Second)); !ok {
+		t.Fatal("the answer to an issued job was refused")
+	}
+	ms.regions[0] = rs
+	// Much later, the next job prunes the first: never answered.
+	c.issueLocked(ms, LocalRegion, 90_000, 3, t1.Add(90*time.Second))
+	c.mu.Unlock()
+
+	if rs := c.RegionStates(m.ID); len(rs) != 1 || rs[0].Missed != 1 {
+		t.Fatalf("region states = %+v, want 1 missed", rs)
+	}
+	if err := c.sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Health(); h.Missed != 1 || h.MissedRecent != 1 {
+		t.Errorf("health = %+v, want 1 missed, recently", h)
+	}
+}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -271,5 +272,24 @@ func TestDegradedAlertKind(t *testing.T) {
 	k := byClass(doc, "kind")
 	if len(k) != 1 || !hasClass(k[0], "kind-degraded") || strings.TrimSpace(textOf(k[0])) != "Degraded" || len(find(k[0], "svg")) != 1 {
 		t.Errorf("degraded alert kind: %v %q", k, textOf(doc))
+	}
+}
+
+func TestMonitorPageShowsMissedChecks(t *testing.T) {
+	var buf strings.Builder
+	p := MonitorPage{Monitor: MonitorRow{ID: 1, Name: "api", Status: StatusUp}, Missed: 7}
+	if err := MonitorDetail(p).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Checks missed") || !strings.Contains(buf.String(), ">7<") {
+		t.Error("the page does not say how many checks were missed")
+	}
+	buf.Reset()
+	p.Missed = 0
+	if err := MonitorDetail(p).Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Checks missed") {
+		t.Error("missed checks shown when there are none")
 	}
 }

@@ -219,6 +219,9 @@ type MonitorPage struct {
 	// card shows when there is more than the server's own region.
 	Regions []RegionRow
 	Quorum  int
+	// Missed counts its checks that no worker ran in time since the
+	// server started.
+	Missed int64
 }
 
 // RegionRow is one region's view of a monitor.
