@@ -247,6 +247,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		alerts.Run(alertCtx)
 	}()
 	defer func() { stopAlerts(); <-alertsDone }()
+	// Instance problems (no data, no workers, missed checks) go to the
+	// channels an admin chose, when they begin and when they end.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.WatchInstance(alertCtx, 15*time.Second)
+	}()
+	defer func() { stopAlerts(); <-watchDone }()
 
 	srv := &http.Server{
 		Handler:           a.Handler(),

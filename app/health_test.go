@@ -101,3 +101,72 @@ func TestHealthzMissedChecks(t *testing.T) {
 		t.Errorf("healthz = %d %s", r.code, r.body)
 	}
 }
+
+// An admin's chosen channels hear when the instance gets a problem and
+// when it is over, once each.
+func TestInstanceAlerts(t *testing.T) {
+	e := healthEnv(t, -1)
+	tok := e.signup(t)
+	var ch struct{ ID int64 }
+	r := e.do(t, "POST", "/api/v1/channels", tok, `{"name":"ops","type":"webhook","settings":{"url":"https://hooks.example.com/x"}}`)
+	if r.code != 201 {
+		t.Fatalf("channel: %d %s", r.code, r.body)
+	}
+	r.json(t, &ch)
+	if r := e.do(t, "PUT", "/api/v1/admin/instance-alerts", tok, `{"channels":[999]}`); r.code != 422 {
+		t.Errorf("unknown channel: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "PUT", "/api/v1/admin/instance-alerts", tok, `{"channels":[`+itoa(ch.ID)+`]}`); r.code != 200 {
+		t.Fatalf("set: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "GET", "/api/v1/admin/instance-alerts", tok, ""); r.code != 200 || !strings.Contains(string(r.body), itoa(ch.ID)) {
+		t.Errorf("get: %d %s", r.code, r.body)
+	}
+	var m struct{ ID int64 }
+	e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"a","url":"http://127.0.0.1:1/"}`).json(t, &m)
+
+	ctx := context.Background()
+	var w instanceWatch
+	kinds := func() (n int, last string) {
+		ds, err := e.st.ListDeliveries(ctx, 1, ch.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.Kind == "instance" {
+				n++
+			}
+		}
+		if len(ds) > 0 {
+			last = string(ds[0].Event)
+		}
+		return n, last
+	}
+	pollUntil(t, func() string { n, _ := kinds(); return "no instance alert queued: " + itoa(int64(n)) }, func() bool {
+		if err := e.app.checkInstance(ctx, &w); err != nil {
+			t.Fatal(err)
+		}
+		n, last := kinds()
+		return n == 1 && strings.Contains(last, "No worker is running for region local")
+	})
+	// Told once, however often it looks.
+	for range 3 {
+		if err := e.app.checkInstance(ctx, &w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := kinds(); n != 1 {
+		t.Fatalf("%d instance alerts for one problem", n)
+	}
+	// The monitor goes: the region has nothing to check, the problem ends.
+	if r := e.do(t, "DELETE", "/api/v1/monitors/"+itoa(m.ID), tok, ""); r.code != 204 {
+		t.Fatalf("delete: %d", r.code)
+	}
+	pollUntil(t, func() string { return "no resolved alert" }, func() bool {
+		if err := e.app.checkInstance(ctx, &w); err != nil {
+			t.Fatal(err)
+		}
+		n, last := kinds()
+		return n == 2 && strings.Contains(last, `"from":"resolved"`)
+	})
+}

@@ -59,6 +59,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/api/", a.apiNotFound)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /api/v1/monitor-types", a.requireAPI(a.apiMonitorTypes))
+	mux.HandleFunc("GET /api/v1/admin/instance-alerts", a.requireAdminAPI(a.apiInstanceAlerts))
+	mux.HandleFunc("PUT /api/v1/admin/instance-alerts", a.requireAdminAPI(a.apiSetInstanceAlerts))
 
 	// Push monitors' pings: the token is the credential.
 	mux.HandleFunc("/ping/{token}", a.ping)

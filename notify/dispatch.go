@@ -338,7 +338,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return Event{}, fmt.Errorf("notify: event snapshot: %w", err)
 	}
 	switch a.Kind {
-	case EventDown, EventUp, EventReminder, EventTest, EventDegraded:
+	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance:
 	default:
 		return Event{}, fmt.Errorf("notify: event snapshot: unknown kind %q", clean(a.Kind, 20))
 	}

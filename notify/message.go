@@ -100,6 +100,12 @@ func buildMessage(e Event) (message, error) {
 		}
 		add("Started", started)
 		add("Recovered", formatTime(m.At))
+	case EventInstance:
+		m.Title = "⚠️ upwatch needs attention"
+		if e.From == "resolved" {
+			m.Title = "✅ upwatch: resolved"
+		}
+		m.Intro = clean(e.Error, maxError)
 	case EventTest:
 		m.Title = "🔔 Test notification from upwatch"
 		m.Intro = "This is a test notification from upwatch. If you can read this, the channel works."

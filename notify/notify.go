@@ -36,6 +36,7 @@ const (
 	EventUp       = "up"       // the monitor recovered
 	EventReminder = "reminder" // the monitor is still down
 	EventDegraded = "degraded" // the monitor works, but slowly or with a warning
+	EventInstance = "instance" // the upwatch instance itself needs attention (Error says why; From "resolved" when it no longer does)
 	EventTest     = "test"     // a user asked for a test message
 )
 

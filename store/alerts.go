@@ -882,3 +882,37 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, batch int
 	}
 	return n, nil
 }
+
+// AlertInstance is the kind of a delivery about the instance itself (no
+// data, no workers, missed checks), sent to the admin's chosen channels.
+const AlertInstance = "instance"
+
+// EnqueueInstanceAlert queues event to each enabled channel of channelIDs
+// under key; a (channel, key) already queued is left as is, so the same
+// problem is told once.
+func (s *Store) EnqueueInstanceAlert(ctx context.Context, channelIDs []int64, key string, event AlertEvent) error {
+	if len(channelIDs) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(event)
+	if err != nil {
+		return fmt.Errorf("store: instance alert: %w", err)
+	}
+	now := toMillis(s.now())
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range channelIDs {
+			_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO deliveries (channel_id, kind, event_key, status,
+				attempts, event, created_at, next_attempt_at)
+				SELECT id, 'instance', ?, 'pending', 0, ?, ?, ? FROM channels WHERE id = ? AND enabled = 1`,
+				key, string(body), now, now, id)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: instance alert: %w", err)
+	}
+	return nil
+}
