@@ -69,7 +69,17 @@ type Bridge struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	// hbMu serialises heartbeats with removals, and stopped remembers
+	// workers that said they stopped: a heartbeat the worker gave up on
+	// may still reach us after its goodbye, and must not list it again.
+	hbMu    sync.Mutex
+	stopped map[string]time.Time
 }
+
+// stoppedFor is how long a stopped HTTPS worker's late heartbeats are
+// ignored.
+const stoppedFor = 30 * time.Second
 
 // bridgeConsumer is one HTTPS worker's claim and reap bookkeeping. It is
 // kept in a Worker (never Run) so that it is exactly what a Redis worker
@@ -194,10 +204,29 @@ func (b *Bridge) Complete(ctx context.Context, region string, results []Result, 
 
 // Heartbeat records an HTTPS worker's heartbeat; w.Name is its consumer
 // name (BridgeConsumerPrefix included).
-func (b *Bridge) Heartbeat(ctx context.Context, w WorkerInfo) error { return b.q.Heartbeat(ctx, w) }
+func (b *Bridge) Heartbeat(ctx context.Context, w WorkerInfo) error {
+	b.hbMu.Lock()
+	defer b.hbMu.Unlock()
+	if at, ok := b.stopped[w.Name]; ok && time.Since(at) < stoppedFor {
+		return nil
+	}
+	return b.q.Heartbeat(ctx, w)
+}
 
 // RemoveWorker deletes an HTTPS worker's heartbeat (it stopped cleanly).
 func (b *Bridge) RemoveWorker(ctx context.Context, name string) error {
+	b.hbMu.Lock()
+	defer b.hbMu.Unlock()
+	if b.stopped == nil {
+		b.stopped = map[string]time.Time{}
+	}
+	now := time.Now()
+	for n, at := range b.stopped {
+		if now.Sub(at) >= stoppedFor {
+			delete(b.stopped, n)
+		}
+	}
+	b.stopped[name] = now
 	return b.q.RemoveWorker(ctx, name)
 }
 
