@@ -298,6 +298,7 @@ func testClockStep(t *testing.T, step time.Duration) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, m := range []store.Monitor{one, two} {
+		got := status(t, st, m.ID).LastCheck // read first: rows can only be newer
 		rows, err := st.ListChecks(ctx, m.ID, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -325,13 +326,15 @@ func testClockStep(t *testing.T, step time.Duration) {
 				newest = s.chk
 			}
 		}
-		if len(rows) != len(labels) {
+		// The checker still runs: a batch may be stored while its OnSaved
+		// waits for mu, so the store may hold more than saved, never less.
+		if len(rows) < len(labels) {
 			t.Errorf("%s: %d checks sent to the store, %d stored", m.Name, len(labels), len(rows))
 		}
-		// last_check is the newest check: never ahead of the labels.
-		got := status(t, st, m.ID).LastCheck
-		if got == nil || !got.At.Equal(newest.At) || !rows[0].At.Equal(newest.At) || got.OK {
-			t.Errorf("%s: last check %+v, newest stored %v (row %v)", m.Name, got, newest.At, rows[0].At)
+		// last_check is the newest stored check when read: never ahead of
+		// the labels, never behind what was saved before.
+		if got == nil || got.At.After(rows[0].At) || got.At.Before(newest.At) || got.OK {
+			t.Errorf("%s: last check %+v, newest saved %v (newest row %v)", m.Name, got, newest.At, rows[0].At)
 		}
 	}
 	if got := clockSteps(t, logs); len(got) != 1 || (got[0]-step).Abs() > time.Second {
