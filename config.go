@@ -24,6 +24,7 @@ type config struct {
 	CheckInterval time.Duration
 	LogLevel      slog.Level
 	Workers       int
+	WorkersMax    int      // 0: 4×Workers
 	Region        string   // worker only
 	RegionSet     bool     // worker: REGION or --region was given (else an HTTPS worker takes its token's)
 	Server        string   // worker: the server's URL, for an HTTPS worker
@@ -48,6 +49,7 @@ var (
 	sInterval = setting{"CHECK_INTERVAL", "check-interval", "60000", "default check interval of new monitors, in ms"}
 	sLogLevel = setting{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"}
 	sWorkers  = setting{"WORKERS", "workers", "64", "checks run at once by this process"}
+	sWorkMax  = setting{"WORKERS_MAX", "workers-max", "", "checks run at once at most when targets are slow and jobs wait (default 4×WORKERS)"}
 	sRegion   = setting{"REGION", "region", "local", "region whose jobs a worker runs"}
 	sRegions  = setting{"REGIONS", "regions", "local", "regions that check monitors without regions of their own, comma-separated (local: this server)"}
 	sBaseURL  = setting{"BASE_URL", "base-url", "", "public URL of the dashboard, for links in alerts (e.g. https://upwatch.example.com)"}
@@ -108,6 +110,11 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	}
 	if c.Workers, err = strconv.Atoi(get(sWorkers)); err != nil || c.Workers < 0 || c.Workers > 10_000 {
 		return c, nil, fmt.Errorf("WORKERS: %q must be a number from 0 to 10000", get(sWorkers))
+	}
+	if v := get(sWorkMax); v != "" {
+		if c.WorkersMax, err = strconv.Atoi(v); err != nil || c.WorkersMax < max(c.Workers, 1) || c.WorkersMax > 10_000 {
+			return c, nil, fmt.Errorf("WORKERS_MAX: %q must be a number from WORKERS (%d) to 10000", v, c.Workers)
+		}
 	}
 	for _, r := range strings.Split(get(sRegions), ",") {
 		r = strings.ToLower(strings.TrimSpace(r))

@@ -51,6 +51,7 @@ Usage:
   upwatch user create --email E    create a user (password read from stdin)
   upwatch user password --email E  set a user's password (stdin) and sign out its sessions
   upwatch backup FILE              write a consistent copy of the database to FILE
+  upwatch healthcheck [--url URL]  exit 0 if the server's /healthz says healthy (for Docker, systemd)
   upwatch version                  print the version
 
 Run "upwatch serve -h" for the settings; each flag has an env variable.
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, args, getenv, stdin, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "upwatch", version)
 		return nil
@@ -159,7 +162,7 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sRetain, sBaseURL, sMailFrom, sRegions)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions)
 	if err != nil {
 		return err
 	}
@@ -226,8 +229,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 	}
-	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, Logger: log, OnSaved: onSaved,
-		DefaultRegions: cfg.Regions, Version: version})
+	// Results the database does not take (a full disk, a lock) wait in a
+	// spool beside it; their alerts go out at once from memory.
+	spool := store.OpenSpool(store.SpoolPath(st.Path()))
+	defer spool.Close()
+	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, LocalWorkersMax: cfg.WorkersMax, Logger: log, OnSaved: onSaved,
+		DefaultRegions: cfg.Regions, Version: version, Alerter: alerts, Spool: spool})
 	assets, err := static.New()
 	if err != nil {
 		return err
@@ -325,7 +332,7 @@ func displayHost(host string) string {
 }
 
 func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sServer, sToken, sRegion, sWorkers, sLogLevel)
+	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sServer, sToken, sRegion, sWorkers, sWorkMax, sLogLevel)
 	if err != nil {
 		return err
 	}
@@ -350,11 +357,12 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 	defer closeQueue()
 	host, _ := os.Hostname()
 	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{Region: cfg.Region}), checker.WorkerConfig{
-		Region:      cfg.Region,
-		Name:        fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
-		Concurrency: max(cfg.Workers, 1),
-		Logger:      log,
-		Version:     version,
+		Region:         cfg.Region,
+		Name:           fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
+		Concurrency:    max(cfg.Workers, 1),
+		MaxConcurrency: cfg.WorkersMax,
+		Logger:         log,
+		Version:        version,
 	})
 	log.Info("worker started", "region", cfg.Region, "concurrency", max(cfg.Workers, 1))
 	return w.Run(ctx)

@@ -41,12 +41,13 @@ func httpsWorker(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	host, _ := os.Hostname()
 	w := checker.NewWorker(rq, checker.NewProber(checker.ProbeEnv{Region: region}), checker.WorkerConfig{
-		Region:        region,
-		Name:          workerName(host, os.Getpid()),
-		Concurrency:   max(cfg.Workers, 1),
-		Logger:        log,
-		Version:       version,
-		MaxRetryDelay: maxHTTPSRetry,
+		Region:         region,
+		Name:           workerName(host, os.Getpid()),
+		Concurrency:    max(cfg.Workers, 1),
+		MaxConcurrency: cfg.WorkersMax,
+		Logger:         log,
+		Version:        version,
+		MaxRetryDelay:  maxHTTPSRetry,
 	})
 	log.Info("worker started", "region", region, "server", cfg.Server, "token", info.Name, "concurrency", max(cfg.Workers, 1))
 	if err := w.Run(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/upwatch/upwatch/store"
@@ -34,9 +35,12 @@ type Config struct {
 	// LocalWorkers is the number of checks run at once inside the server;
 	// 0 means the default, negative means none (remote workers only).
 	LocalWorkers int
-	Logger       *slog.Logger
-	Now          func() time.Time
-	Version      string // the build, shown in the local workers' heartbeat
+	// LocalWorkersMax caps how far the local pool grows when its targets
+	// are slow (default 4×LocalWorkers).
+	LocalWorkersMax int
+	Logger          *slog.Logger
+	Now             func() time.Time
+	Version         string // the build, shown in the local workers' heartbeat
 	// Now is the wall clock: it labels checks and states. Mono is the
 	// monotonic clock (time since some fixed point): it decides when
 	// checks run, so that a step of the wall clock never stops or
@@ -53,7 +57,16 @@ type Config struct {
 	DefaultRegions []string
 	// OnSaved, if set, is called by the sink after each batch is committed
 	// (for live updates and alerts); it must not block for long.
+	// While the database cannot be written, it is called when a batch is
+	// applied in memory instead, once.
 	OnSaved func(checks []store.Check, updates []store.StateUpdate)
+	// Alerter sends the alerts of state changes the database cannot
+	// record (backlog.go); nil: they wait for the database.
+	Alerter EarlyAlerter
+	// Spool keeps results the database cannot take across a restart; nil:
+	// in memory only (a stop during a storage outage loses them, and says
+	// so).
+	Spool *store.Spool
 }
 
 // Checker owns the schedule, the result sink and the local worker pool.
@@ -77,6 +90,19 @@ type Checker struct {
 	states   map[int64]*monState
 	push     *pushBook
 	wake     chan struct{}
+	// The wall clock's newest step (a tick, and its size), for Health.
+	steppedAt time.Time
+	stepSize  time.Duration
+	// storeErr is the database's refusal that started the backlog; nil
+	// while results are stored.
+	storeErr error
+
+	bl   *backlog
+	lost atomic.Int64 // checks lost at shutdown (neither stored nor spooled)
+
+	local      *Worker   // the server's own workers; nil without
+	startTick  time.Time // when Run began (a tick)
+	lastResult time.Time // when a result was last applied (a tick)
 }
 
 // monState is what the sink needs to know of a monitor.
@@ -129,6 +155,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 		states:   map[int64]*monState{},
 		push:     newPushBook(),
 		wake:     make(chan struct{}, 1),
+		bl:       newBacklog(cfg.Logger, cfg.Spool),
 	}
 }
 
@@ -160,12 +187,14 @@ func (c *Checker) Run(ctx context.Context) error {
 	if err := c.q.Setup(ctx, LocalRegion); err != nil {
 		return err
 	}
+	c.replaySpool(ctx)
 	mons, err := c.st.AllMonitors(ctx)
 	if err != nil {
 		return fmt.Errorf("checker: load monitors: %w", err)
 	}
 	c.mu.Lock()
 	_, now := c.nowLocked()
+	c.startTick = now
 	for _, m := range mons {
 		if _, ok := c.states[m.ID]; ok {
 			continue // a Reschedule during start-up already has fresher data
@@ -182,13 +211,17 @@ func (c *Checker) Run(ctx context.Context) error {
 	if c.cfg.LocalWorkers > 0 {
 		host, _ := os.Hostname()
 		w := NewWorker(c.q, c.cfg.Prober, WorkerConfig{
-			Region:      LocalRegion,
-			Name:        "server-" + host + "-" + strconv.Itoa(os.Getpid()),
-			Concurrency: c.cfg.LocalWorkers,
-			Logger:      c.cfg.Logger,
-			Now:         c.cfg.Now,
-			Version:     c.cfg.Version,
+			Region:         LocalRegion,
+			Name:           "server-" + host + "-" + strconv.Itoa(os.Getpid()),
+			Concurrency:    c.cfg.LocalWorkers,
+			MaxConcurrency: c.cfg.LocalWorkersMax,
+			Logger:         c.cfg.Logger,
+			Now:            c.cfg.Now,
+			Version:        c.cfg.Version,
 		})
+		c.mu.Lock()
+		c.local = w
+		c.mu.Unlock()
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
@@ -202,9 +235,18 @@ func (c *Checker) Run(ctx context.Context) error {
 	defer stopSink()
 	draining := make(chan struct{})
 	sinkDone := make(chan struct{})
+	drainCtx, stopDrain := context.WithCancel(sinkCtx)
+	drainDone := make(chan struct{})
+	go func() {
+		defer close(drainDone)
+		c.drainLoop(drainCtx)
+	}()
 	go func() {
 		defer close(sinkDone)
 		c.sink(sinkCtx, draining)
+		stopDrain()
+		<-drainDone
+		c.closeBacklog() // the sink's last word, once nothing else writes the backlog
 	}()
 
 	healthDone := make(chan struct{})

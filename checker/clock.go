@@ -93,6 +93,7 @@ func (k *clock) label(tick time.Time) time.Time { return tick.Add(k.offset) }
 func (c *Checker) nowLocked() (wall, tick time.Time) {
 	wall, tick, step := c.clk.read()
 	if step != 0 {
+		c.steppedAt, c.stepSize = tick, step
 		c.push.shift(step)
 		c.cfg.Logger.Warn("the wall clock stepped; checks keep their schedule, their times follow the new clock",
 			"step", step.Round(time.Millisecond), "now", wall)

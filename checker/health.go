@@ -34,6 +34,20 @@ type Health struct {
 	// minutes (seen about a minute after the slot: until then a result may
 	// still come).
 	Missed, MissedRecent int64
+
+	// Backlog is what waits for the database (see backlog.go); StoreErr
+	// the database's refusal while it does.
+	Backlog  BacklogHealth
+	StoreErr string
+	// ClockStep is the wall clock's newest step and ClockSteppedAt when
+	// it was seen (wall time); zero if it never stepped.
+	ClockStep      time.Duration
+	ClockSteppedAt time.Time
+	// Stalled is set when checks are due and no result has been applied
+	// for StalledFor: the schedule, the queue or every worker is stuck.
+	Stalled    bool
+	StalledFor time.Duration
+	Saturation Saturation // the server's own workers
 }
 
 // missedSample is the missed count at one sweep.
@@ -47,15 +61,27 @@ const missedWindow = 5 * time.Minute
 
 // Health reports the checker's view of itself.
 func (c *Checker) Health() Health {
+	bh := c.bl.health() // its own lock, never under c.mu
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	h := c.health
+	h.Backlog = bh
+	h.Backlog.Lost = c.lost.Load()
 	h.Regions = make(map[string]int, len(c.health.Regions))
 	for r, n := range c.health.Regions {
 		h.Regions[r] = n
 	}
 	h.Refused = c.stats
 	h.Missed = c.missed
+	if c.storeErr != nil {
+		h.StoreErr = c.storeErr.Error()
+	}
+	if !c.steppedAt.IsZero() {
+		h.ClockStep, h.ClockSteppedAt = c.stepSize, c.clk.label(c.steppedAt)
+	}
+	if c.local != nil {
+		h.Saturation = c.local.Saturation()
+	}
 	if len(c.missedAt) > 0 {
 		h.MissedRecent = c.missed - c.missedAt[0].n
 	}
@@ -87,11 +113,19 @@ func (c *Checker) sweep(ctx context.Context) error {
 	c.mu.Lock()
 	now, tick := c.nowLocked()
 	h := Health{Regions: map[string]int{}, LastStored: c.health.LastStored}
+	probed := false
+	var stallAfter time.Duration
 	for id, st := range c.states {
 		if st.paused {
 			continue
 		}
 		h.Monitors++
+		if !st.push {
+			if s := staleAfter(st.interval, st.timeout); !probed || s < stallAfter {
+				stallAfter = s
+			}
+			probed = true
+		}
 		for _, r := range st.regionList {
 			h.Regions[r]++
 		}
@@ -110,6 +144,13 @@ func (c *Checker) sweep(ctx context.Context) error {
 			Error:  fmt.Sprintf("no result for %s from %v: are their workers running?", fmtDur(staleAfter(st.interval, st.timeout)), st.regionList),
 		}})
 	}
+	last := c.startTick
+	if c.lastResult.After(last) {
+		last = c.lastResult
+	}
+	if probed && !last.IsZero() && tick.Sub(last) > stallAfter {
+		h.Stalled, h.StalledFor = true, tick.Sub(last)
+	}
 	c.health = h
 	// Keep samples over the window: the oldest one is the baseline.
 	c.missedAt = append(c.missedAt, missedSample{tick, c.missed})
@@ -120,7 +161,10 @@ func (c *Checker) sweep(ctx context.Context) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	if err := c.st.SaveChecks(ctx, nil, updates); err != nil {
+	if c.bl.len() > 0 {
+		// Behind what waits for the database, in order.
+		c.bl.push(store.Batch{Updates: updates}, nil, now)
+	} else if err := c.st.SaveChecks(ctx, nil, updates); err != nil {
 		return err
 	}
 	c.mu.Lock()

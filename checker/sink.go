@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/upwatch/upwatch/reason"
@@ -23,6 +22,12 @@ const (
 // sink stores results in batches: one transaction per batch, acknowledged
 // only after commit, so a crash re-reads (at-least-once) and the store's
 // primary key makes the replay harmless.
+//
+// When the database cannot be written (a full disk, a lock held by another
+// process) the sink goes on: the state machine runs from memory, alerts
+// are sent at once (EarlyAlerter), and the batches wait in a backlog, kept
+// in the spool file where it can be written, until the database takes
+// them, oldest first (backlog.go).
 func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 	pending := true // first, whatever a previous run left unacknowledged
 	down := newOutage(c.cfg.Logger, "reading results")
@@ -59,13 +64,9 @@ func (c *Checker) sink(ctx context.Context, draining <-chan struct{}) {
 			} // on error what was read is stored; the error shows again on the next read
 		}
 		if err := c.store(ctx, msgs); err != nil {
-			if errors.Is(err, ErrQueue) {
-				// Stored; only the acknowledgement failed. The re-read
-				// stores them again harmlessly (or finds the group gone).
-				down.fail(err, "n", len(msgs))
-			} else {
-				c.cfg.Logger.Error("storing results failed; will retry", "n", len(msgs), "err", err)
-			}
+			// Stored (or kept); only the acknowledgement failed. The
+			// re-read stores them again harmlessly (or finds the group gone).
+			down.fail(err, "n", len(msgs))
 			pending = true
 			sleep(ctx, time.Second)
 		}
@@ -93,8 +94,6 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 	var rechecks []rechk
 	updates := map[int64]*store.StateUpdate{}
 	order := []int64{}
-	// Saved so a failed write can be retried from the same state.
-	before := map[int64]monState{}
 
 	c.mu.Lock()
 	now, tick := c.nowLocked()
@@ -116,9 +115,6 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			c.stats.NotIssued++
 			continue
 		}
-		if _, seen := before[r.MonitorID]; !seen {
-			before[r.MonitorID] = cloneMonState(st)
-		}
 		rs := st.regions[ri]
 		seq, ok := c.answerLocked(&rs, r, now)
 		if !ok {
@@ -128,6 +124,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			st.lastLabel = max(st.lastLabel, r.Due) // an earlier run's: later labels go after it
 		}
 		st.regions[ri] = rs
+		c.lastResult = tick
 		o := judge(r.Outcome, st.degradedLatency)
 		at := time.UnixMilli(r.Due).UTC()
 		chk := store.Check{
@@ -196,27 +193,45 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 	for _, id := range order {
 		list = append(list, *updates[id])
 	}
-	if err := c.st.SaveChecks(ctx, checks, list); err != nil {
-		c.mu.Lock()
-		for id, old := range before {
-			if st, ok := c.states[id]; ok {
-				old.lastLabel = st.lastLabel // labels given meanwhile stay given
-				*st = old
-			}
+	return c.persist(ctx, store.Batch{Checks: checks, Updates: list}, ids)
+}
+
+// persist writes a batch applied in memory and acknowledges its results;
+// a batch the database does not take joins the backlog. Only an error of
+// the queue is returned.
+func (c *Checker) persist(ctx context.Context, b store.Batch, ids []string) error {
+	if c.bl.len() == 0 {
+		err := c.st.SaveChecks(ctx, b.Checks, b.Updates)
+		if err == nil {
+			c.saved(b, true)
+			return c.q.AckResults(ctx, ids)
 		}
+		if ctx.Err() != nil {
+			return nil // shutting down: unacknowledged, so read again at the next start
+		}
+		c.storageFailed(err)
+	}
+	c.sendEarly(b)
+	c.saved(b, false) // live from memory; the commit follows from the backlog
+	acked := c.bl.push(b, ids, c.cfg.Now())
+	return c.q.AckResults(ctx, acked)
+}
+
+// saved tells the live feed and the dispatcher of a batch (committed, or
+// applied in memory while the database is away; then its commit is not
+// told again) and logs its state changes.
+func (c *Checker) saved(b store.Batch, committed bool) {
+	if committed {
+		c.mu.Lock()
+		c.health.LastStored, _ = c.nowLocked()
 		c.mu.Unlock()
-		return err
 	}
-	c.mu.Lock()
-	c.health.LastStored, _ = c.nowLocked()
-	c.mu.Unlock()
 	if c.cfg.OnSaved != nil {
-		c.cfg.OnSaved(checks, list)
+		c.cfg.OnSaved(b.Checks, b.Updates)
 	}
-	for _, u := range list {
+	for _, u := range b.Updates {
 		if t := u.Transition; t != nil {
 			c.cfg.Logger.Info("monitor state changed", "monitor", t.MonitorID, "from", t.From, "to", t.To, "reason", t.Reason)
 		}
 	}
-	return c.q.AckResults(ctx, ids)
 }

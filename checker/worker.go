@@ -17,9 +17,12 @@ type Prober interface {
 type WorkerConfig struct {
 	Region      string
 	Name        string // consumer name, unique per process
-	Concurrency int    // checks in flight at most
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Concurrency int    // checks in flight at first (and at least)
+	// MaxConcurrency caps how far the pool grows when its targets are
+	// slow and jobs wait (default 4×Concurrency; pool.go).
+	MaxConcurrency int
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// ClaimMargin is how long past its own timeout a job may sit
 	// unacknowledged with another consumer before this worker takes it over
 	// (that worker died). Default DefaultClaimMargin.
@@ -42,6 +45,7 @@ type Worker struct {
 	heal   workerHeal
 	cfg    WorkerConfig
 	meter  *meter // what the heartbeat reports
+	pool   *pool
 }
 
 func NewWorker(q JobQueue, prober Prober, cfg WorkerConfig) *Worker {
@@ -61,7 +65,8 @@ func NewWorker(q JobQueue, prober Prober, cfg WorkerConfig) *Worker {
 		cfg.MaxRetryDelay = time.Second
 	}
 	m := &meter{}
-	w := &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m}
+	w := &Worker{q: q, prober: meteredProber{prober, m}, cfg: cfg, meter: m,
+		pool: newPool(cfg.Logger, cfg.Region, cfg.Concurrency, cfg.MaxConcurrency)}
 	w.keep, _ = q.(queueKeeper)
 	w.heal.init(cfg.Logger)
 	return w
@@ -87,8 +92,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.q.Setup(ctx, w.cfg.Region); err != nil {
 		return err
 	}
-	slots := make(chan struct{}, w.cfg.Concurrency)
-	results := make(chan done, w.cfg.Concurrency)
+	// slots holds one token per check in flight, up to the pool's cap;
+	// only this loop takes them, and never past the pool's current limit.
+	slots := make(chan struct{}, w.pool.max)
+	freed := make(chan struct{}, 1)
+	results := make(chan done, w.pool.max)
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)
@@ -103,21 +111,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	var inflight sync.WaitGroup
 	var denied error
 	for ctx.Err() == nil && denied == nil {
-		// Wait for at least one free slot, then read as many jobs as slots.
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		// Wait for at least one free slot, then read as many jobs as
+		// there are free slots.
+		limit := w.pool.current()
+		if len(slots) >= limit {
+			select {
+			case <-freed:
+			case <-ctx.Done():
+			}
 			continue
 		}
-		free := 1
-		for free < w.cfg.Concurrency && free < maxFlushBatch {
-			select {
-			case slots <- struct{}{}:
-				free++
-				continue
-			default:
-			}
-			break
+		free := 0
+		for len(slots) < limit && free < maxFlushBatch {
+			slots <- struct{}{}
+			free++
 		}
 		msgs, err := w.maintain(ctx, free)
 		if err == nil && len(msgs) == 0 {
@@ -134,12 +141,21 @@ func (w *Worker) Run(ctx context.Context) error {
 		for i := 0; i < free-len(msgs); i++ {
 			<-slots
 		}
+		if err == nil {
+			w.pool.observe(free, len(msgs), len(slots), time.Now())
+		}
 		for _, m := range msgs {
 			w.heal.own(m.ID)
 			inflight.Add(1)
 			go func(m JobMsg) {
 				defer inflight.Done()
-				defer func() { <-slots }()
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				results <- w.run(probeCtx, m)
 			}(m)
 		}
@@ -149,6 +165,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-flushed
 	return denied
 }
+
+// Saturation reports how the worker keeps up with its jobs.
+func (w *Worker) Saturation() Saturation { return w.pool.saturation(time.Now()) }
 
 // retryDelay is the wait after a failed read: a second, doubling with each
 // failure of the outage up to MaxRetryDelay.

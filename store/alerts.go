@@ -416,9 +416,11 @@ func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, incident, ev.Kind, incidentKey(incident, ev.Kind),
-		string(body), toMillis(now))
-	return err
+	key := incidentKey(incident, ev.Kind)
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, incident, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
 }
 
 // enqueueDegraded queues the alerts of a monitor that alerts on degraded:
@@ -447,8 +449,10 @@ func enqueueDegraded(ctx context.Context, tx *sql.Tx, monitorID int64, at time.T
 		return err
 	}
 	key := "degraded:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
-	_, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now))
-	return err
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
 }
 
 // EnqueueReminders queues a "reminder" to every enabled channel of each

@@ -39,6 +39,8 @@ type Store struct {
 	// needed for every check.
 	workersMu sync.Mutex
 	workers   map[string]int64
+
+	ww writeWatch // the outcome of writes, for WriteHealth
 }
 
 type options struct {
@@ -187,6 +189,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// PingRead checks that the database answers a read, from the read pool:
+// unlike Ping it never waits for the writer, which a lock held by another
+// process or a slow disk may keep busy.
+func (s *Store) PingRead(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations LIMIT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: read: %w", describeFault(err))
+	}
+	return nil
+}
+
 // Path is the database file's path as parsed from the DSN, for logs and
 // backups.
 func (s *Store) Path() string { return s.path }
@@ -212,7 +225,9 @@ func isForeignKeyViolation(err error) bool {
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE, from the DSN) and
 // commits if fn returns nil. fn must use tx only: the writer pool has one
 // connection, which tx is holding.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	s.ww.begin(time.Now())
+	defer func() { s.ww.end(time.Now(), err) }()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -157,6 +157,10 @@ type Transition struct {
 	// PrevSince is when the previous status began (for how long a
 	// degraded spell lasted); zero if unknown.
 	PrevSince time.Time
+	// Early, if set, holds the alerts already sent for this transition
+	// while it could not be stored; the deliveries SaveChecks queues for
+	// it record them instead of sending again.
+	Early *EarlyAlert `json:",omitempty"`
 }
 
 // Incident is one period of a monitor being DOWN: opened by the transition
