@@ -31,7 +31,7 @@ const touchEvery = time.Minute
 // TouchSession records that a session was used, and from which browser.
 func (s *Store) TouchSession(ctx context.Context, tokenHash []byte, userAgent string) error {
 	now := s.now()
-	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, user_agent = ?
+	_, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = ?, user_agent = ?
 		WHERE token_hash = ? AND (last_seen_at IS NULL OR last_seen_at < ? OR user_agent <> ?)`,
 		toMillis(now), cutUTF8(userAgent, 300), tokenHash, toMillis(now.Add(-touchEvery)), cutUTF8(userAgent, 300))
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *Store) DeleteSessionByID(ctx context.Context, userID int64, id string) 
 	if len(id) != 16 {
 		return fmt.Errorf("store: revoke session: %w", ErrNotFound)
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND substr(hex(token_hash), 1, 16) = ?`,
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND substr(hex(token_hash), 1, 16) = ?`,
 		userID, strings.ToUpper(id))
 	if err != nil {
 		return fmt.Errorf("store: revoke session: %w", err)
@@ -86,7 +86,7 @@ func (s *Store) DeleteSessionByID(ctx context.Context, userID int64, id string) 
 // DeleteOtherSessions ends every session of a user but one (after a
 // password change, the browser that changed it stays signed in).
 func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keepHash []byte) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?`, userID, keepHash); err != nil {
 		return fmt.Errorf("store: delete other sessions: %w", err)
 	}
 	return nil
@@ -128,7 +128,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name, prefix s
 	if !expiresAt.IsZero() {
 		exp = toMillis(expiresAt)
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
+	res, err := s.exec(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, userID, name, prefix, tokenHash, toMillis(t.CreatedAt), exp)
 	switch {
 	case err == nil:
@@ -185,7 +185,7 @@ func (s *Store) ListAPITokens(ctx context.Context, userID int64) ([]APIToken, er
 
 // DeleteAPIToken revokes one of a user's tokens.
 func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
+	res, err := s.exec(ctx, `DELETE FROM api_tokens WHERE id = ? AND user_id = ?`, id, userID)
 	if err != nil {
 		return fmt.Errorf("store: revoke token: %w", err)
 	}
@@ -227,7 +227,7 @@ func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APITo
 // (see touchEvery).
 func (s *Store) TouchAPIToken(ctx context.Context, id int64) error {
 	now := s.now()
-	_, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ?
+	_, err := s.exec(ctx, `UPDATE api_tokens SET last_used_at = ?
 		WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, toMillis(now), id, toMillis(now.Add(-touchEvery)))
 	if err != nil {
 		return fmt.Errorf("store: token use: %w", err)

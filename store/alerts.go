@@ -783,7 +783,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, a DeliveryAttempt,
 // claiming: one of them may have reached its channel before the crash,
 // so it may arrive twice, but none is lost.
 func (s *Store) ResetSending(ctx context.Context) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?
+	res, err := s.exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?
 		WHERE status = 'sending'`, toMillis(s.now()))
 	if err != nil {
 		return 0, fmt.Errorf("store: reset sending deliveries: %w", err)

@@ -221,7 +221,7 @@ func (s *Store) prune(ctx context.Context, query string, before int64, batch int
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		res, err := s.w.ExecContext(ctx, query, before, batch)
+		res, err := s.exec(ctx, query, before, batch)
 		if err != nil {
 			return total, err
 		}

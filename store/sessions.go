@@ -9,7 +9,7 @@ import (
 // CreateSession records a login. Only tokenHash is stored, never the token;
 // ErrNotFound if the user does not exist.
 func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byte, expiresAt time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		tokenHash, userID, toMillis(s.now()), toMillis(expiresAt))
 	switch {
 	case err == nil:
@@ -39,7 +39,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (User, error)
 
 // DeleteSession ends one session (logout); a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
@@ -48,7 +48,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // DeleteUserSessions ends every session of a user, e.g. after a password
 // change.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
 	return nil
@@ -57,7 +57,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
 // DeleteExpiredSessions removes sessions SessionUser would refuse anyway,
 // and returns how many it removed.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, toMillis(s.now()))
+	res, err := s.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, toMillis(s.now()))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}

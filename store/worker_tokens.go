@@ -33,7 +33,7 @@ func (s *Store) CreateWorkerToken(ctx context.Context, name string, regions []st
 	if createdBy != 0 {
 		by = createdBy
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO worker_tokens (name, regions, prefix, token_hash, created_by, created_at)
+	res, err := s.exec(ctx, `INSERT INTO worker_tokens (name, regions, prefix, token_hash, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, name, string(rj), prefix, tokenHash, by, toMillis(t.CreatedAt))
 	switch {
 	case err == nil:
@@ -96,7 +96,7 @@ func (s *Store) ListWorkerTokens(ctx context.Context) ([]WorkerToken, error) {
 // RevokeWorkerToken refuses a worker token from now on; ErrNotFound when
 // there is no such live token.
 func (s *Store) RevokeWorkerToken(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE worker_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
+	res, err := s.exec(ctx, `UPDATE worker_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
 		toMillis(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("store: revoke worker token: %w", err)
@@ -119,7 +119,7 @@ func (s *Store) WorkerTokenByHash(ctx context.Context, tokenHash []byte) (Worker
 	}
 	now := s.now()
 	if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) > touchEvery {
-		if _, err := s.w.ExecContext(ctx, `UPDATE worker_tokens SET last_used_at = ? WHERE id = ?`, toMillis(now), t.ID); err != nil {
+		if _, err := s.exec(ctx, `UPDATE worker_tokens SET last_used_at = ? WHERE id = ?`, toMillis(now), t.ID); err != nil {
 			return WorkerToken{}, fmt.Errorf("store: worker token use: %w", err)
 		}
 		t.LastUsedAt = fromMillis(toMillis(now))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"time"
@@ -72,4 +73,13 @@ func (w *writeWatch) end(now time.Time, err error) {
 		}
 		w.h.Err = f
 	}
+}
+
+// exec runs one write statement on the writer, outside a transaction of
+// ours, and records its outcome like inTx does.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.ww.begin(time.Now())
+	res, err := s.w.ExecContext(ctx, query, args...)
+	s.ww.end(time.Now(), err)
+	return res, err
 }
