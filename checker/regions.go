@@ -205,14 +205,6 @@ func (c *Checker) RegionStates(id int64) []RegionState {
 	return out
 }
 
-// cloneMonState copies a monitor's state deeply, so a failed write can
-// put it back.
-func cloneMonState(st *monState) monState {
-	c := *st
-	c.regions = slices.Clone(st.regions)
-	return c
-}
-
 // regionsFor is where a monitor is checked from: its own regions, or the
 // checker's defaults; push monitors are the server's own.
 func (c *Checker) regionsFor(m store.Monitor) []string {
