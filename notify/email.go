@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/upwatch/upwatch/egress"
 )
 
 // TLS modes for email.
@@ -252,6 +254,9 @@ func (s *emailSender) deliver(ctx context.Context, msg []byte) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(s.c.Port))
 	raw, err := s.dial(ctx, "tcp", addr)
 	if err != nil {
+		if b, ok := egress.AsBlocked(err); ok {
+			return fmt.Errorf("email: %w", b)
+		}
 		return fail("connect to "+addr, err)
 	}
 	defer raw.Close()
