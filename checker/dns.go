@@ -189,11 +189,14 @@ func parseResolver(s string) (string, string) {
 		bare = s[1 : len(s)-1]
 	}
 	if a, err := netip.ParseAddr(bare); err == nil {
-		return netip.AddrPortFrom(a.Unmap(), 53).String(), ""
+		return netip.AddrPortFrom(a.Unmap(), 53).String(), egress.RefusedLiteral(bare)
 	}
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		return "", "must be an IP address, optionally with a port (9.9.9.9, 9.9.9.9:53 or [2620:fe::fe]:53)"
+	}
+	if msg := egress.RefusedLiteral(ap.Addr().String()); msg != "" {
+		return "", msg
 	}
 	if ap.Port() == 0 {
 		return "", "port must be between 1 and 65535"

@@ -193,11 +193,34 @@ func TestPingAndDNSBlocked(t *testing.T) {
 			t.Errorf("ping %s: %+v", host, out)
 		}
 	}
-	for _, res := range []string{"169.254.169.254", "[fd00:ec2::254]:53", "[::ffff:169.254.169.253]:53"} {
-		out := pr.Probe(context.Background(), dnsSpec(t, fmt.Sprintf(`{"name":"example.org","resolver":%q}`, res), 2*time.Second))
+	// As stored before validation refused such name servers.
+	for _, res := range []string{"169.254.169.254:53", "[fd00:ec2::254]:53", "[::ffff:169.254.169.253]:53"} {
+		out := pr.Probe(context.Background(), Spec{Type: TypeDNS, Timeout: 2 * time.Second, Settings: json.RawMessage(
+			fmt.Sprintf(`{"name":"example.org","record_type":"A","resolver":%q,"protocol":"udp","expect_mode":"any"}`, res))})
 		if out.Reason != reason.Blocked || !strings.Contains(out.Error, "link-local/cloud metadata") {
 			t.Errorf("dns via %s: %+v", res, out)
 		}
+	}
+}
+
+// Literal always-refused addresses are refused when the monitor is saved,
+// naming the setting.
+func TestValidationRefusesMetadata(t *testing.T) {
+	for _, tc := range []struct{ typ, settings, field string }{
+		{TypeTCP, `{"host":"169.254.169.254","port":80}`, "host"},
+		{TypeTCP, `{"host":"[::ffff:169.254.169.254]","port":80}`, "host"},
+		{TypeTLS, `{"host":"fd00:ec2::254"}`, "host"},
+		{TypePing, `{"host":"100.100.100.200"}`, "host"},
+		{TypeDNS, `{"name":"example.org","resolver":"169.254.169.253"}`, "resolver"},
+		{TypeDNS, `{"name":"example.org","resolver":"[fe80::1]:53"}`, "resolver"},
+	} {
+		_, errs := ValidateSettings(tc.typ, json.RawMessage(tc.settings))
+		if len(errs) != 1 || errs[0].Field != tc.field || !strings.Contains(errs[0].Message, "link-local/cloud metadata address; upwatch never connects to it") {
+			t.Errorf("%s %s: %v", tc.typ, tc.settings, errs)
+		}
+	}
+	if _, errs := ValidateSettings(TypeTCP, json.RawMessage(`{"host":"127.0.0.1","port":22}`)); len(errs) != 0 {
+		t.Errorf("loopback refused at validation: %v", errs)
 	}
 }
 

@@ -183,7 +183,8 @@ func checkHost(h string) string {
 		h = h[1 : len(h)-1]
 	}
 	if _, err := netip.ParseAddr(h); err == nil {
-		return ""
+		// The obvious refusals at once; the dialer judges every address.
+		return egress.RefusedLiteral(h)
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
 		if label == "" || len(label) > 63 {

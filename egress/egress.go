@@ -460,17 +460,44 @@ func (e *BlockedError) Error() string {
 	}
 	switch {
 	case e.Class.Refused():
-		article := "a"
-		if e.Class == Unspecified {
-			article = "an"
-		}
-		return fmt.Sprintf("%s is %s %s address; upwatch never connects to it", name, article, e.Class)
+		return name + " " + refusedText(e.Class)
 	case e.Self:
 		return fmt.Sprintf("%s is upwatch's own listener (port %d); upwatch never connects to itself", name, e.Addr.Port())
 	case e.Mode == Admins:
 		return fmt.Sprintf("%s is a %s address; on this instance only monitors and channels of an admin may reach private or loopback addresses (EGRESS_PRIVATE=admins)", name, e.Class)
 	}
 	return fmt.Sprintf("%s is a %s address; this instance does not connect to private or loopback addresses (EGRESS_PRIVATE=deny)", name, e.Class)
+}
+
+// refusedText says why a class is always refused, after the address.
+func refusedText(c Class) string {
+	article := "a"
+	if c == Unspecified {
+		article = "an"
+	}
+	return fmt.Sprintf("is %s %s address; upwatch never connects to it", article, c)
+}
+
+// RefusedLiteral says why a host a user typed (a URL's host, a host or
+// name server setting) is always refused, phrased for a form after the
+// field's name: "is a link-local/cloud metadata address; upwatch never
+// connects to it". It is "" for a host name (judged when it is dialled)
+// and for an address the policy may allow. Validation uses it to refuse
+// the obvious at once; the dialer is the guard.
+func RefusedLiteral(host string) string {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	c, at := Classify(a)
+	if !c.Refused() {
+		return ""
+	}
+	if at != a.WithZone("") {
+		return "(" + at.String() + ") " + refusedText(c)
+	}
+	return refusedText(c)
 }
 
 // AsBlocked finds a *BlockedError in err's chain.

@@ -276,6 +276,23 @@ func TestCheckHost(t *testing.T) {
 	}
 }
 
+func TestRefusedLiteral(t *testing.T) {
+	for host, want := range map[string]string{
+		"169.254.169.254":          "is a link-local/cloud metadata address; upwatch never connects to it",
+		"[::ffff:169.254.169.254]": "(169.254.169.254) is a link-local/cloud metadata address; upwatch never connects to it",
+		"fe80::1%eth0":             "is a link-local/cloud metadata address; upwatch never connects to it",
+		"0.0.0.0":                  "is an unspecified address; upwatch never connects to it",
+		"10.0.0.1":                 "",
+		"127.0.0.1":                "",
+		"metadata.google.internal": "",
+		"8.8.8.8":                  "",
+	} {
+		if got := RefusedLiteral(host); got != want {
+			t.Errorf("RefusedLiteral(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
 // The dialer refuses before the socket connects: a listener the policy
 // refuses (upwatch's own port; loopback under deny) never sees a
 // connection, and the error is a *BlockedError.

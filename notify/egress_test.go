@@ -3,10 +3,14 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,36 +19,90 @@ import (
 )
 
 // Every provider dials through the egress policy with the default client:
-// a channel pointing at a metadata address fails with the policy's
-// message, before any connection is opened.
+// a channel whose receiver redirects to a metadata address (a literal one
+// is refused when the channel is saved) fails at the hop with the policy's
+// message, before any connection to it is opened.
 func TestProvidersBlocked(t *testing.T) {
-	const meta = "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"
-	for _, tc := range []struct{ typ, settings string }{
-		{TypeWebhook, `{"url":"` + meta + `"}`},
-		{TypeSlack, `{"webhook_url":"http://[::ffff:169.254.169.254]/services/T/B/x"}`},
-		{TypeDiscord, `{"webhook_url":"http://100.100.100.200/api/webhooks/1/tok"}`},
-		{TypeTeams, `{"webhook_url":"http://[fd00:ec2::254]/workflows/x"}`},
-		{TypeTelegram, `{"bot_token":"123456:ABCdefGHIjklMNOpqrSTUvwxYZ","chat_id":"1","api_url":"http://[64:ff9b::a9fe:a9fe]"}`},
-		{TypeNtfy, `{"server_url":"http://169.254.169.254","topic":"t"}`},
-		{TypeGotify, `{"server_url":"http://[2002:a9fe:a9fe::]","app_token":"AbCdEf123456789"}`},
-		{TypePushover, `{"user_key":"uQiRzpo4DXghDmr9QzzfQu27cmVRsG","app_token":"azGDORePK8gMaC0QOYAMyEEuzJnyUi","api_url":"http://192.0.0.192/1/messages.json"}`},
-		{TypeEmail, `{"host":"169.254.169.254","port":25,"tls":"none","to":["ops@example.com"]}`},
-		{TypeEmail, `{"host":"fe80::1","port":587,"tls":"starttls","to":["ops@example.com"]}`},
+	var to atomic.Value
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, to.Load().(string), http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redir.Close)
+	u := redir.URL
+	for _, tc := range []struct{ typ, settings, to string }{
+		{TypeWebhook, `{"url":"` + u + `/hook"}`, "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"},
+		{TypeSlack, `{"webhook_url":"` + u + `/services/T/B/x"}`, "http://[::ffff:169.254.169.254]/services/T/B/x"},
+		{TypeDiscord, `{"webhook_url":"` + u + `/api/webhooks/1/tok"}`, "http://100.100.100.200/api/webhooks/1/tok"},
+		{TypeTeams, `{"webhook_url":"` + u + `/workflows/x"}`, "http://[fd00:ec2::254]/workflows/x"},
+		{TypeTelegram, `{"bot_token":"123456:ABCdefGHIjklMNOpqrSTUvwxYZ","chat_id":"1","api_url":"` + u + `"}`, "http://[64:ff9b::a9fe:a9fe]/x"},
+		{TypeNtfy, `{"server_url":"` + u + `","topic":"t"}`, "http://169.254.169.254/t"},
+		{TypeGotify, `{"server_url":"` + u + `","app_token":"AbCdEf123456789"}`, "http://[2002:a9fe:a9fe::]/message"},
+		{TypePushover, `{"user_key":"uQiRzpo4DXghDmr9QzzfQu27cmVRsG","app_token":"azGDORePK8gMaC0QOYAMyEEuzJnyUi","api_url":"` + u + `/1/messages.json"}`, "http://192.0.0.192/1/messages.json"},
 	} {
-		s := mustNew(t, tc.typ, tc.settings, Options{From: "upwatch@example.com"})
+		to.Store(tc.to)
+		s := mustNew(t, tc.typ, tc.settings, Options{})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err := s.Send(ctx, downEvent())
 		cancel()
 		if _, ok := egress.AsBlocked(err); !ok || !strings.Contains(err.Error(), "is a link-local/cloud metadata address; upwatch never connects to it") {
-			t.Errorf("%s %s: %v, want the policy's refusal", tc.typ, tc.settings, err)
+			t.Errorf("%s redirected to %s: %v, want the policy's refusal", tc.typ, tc.to, err)
 			continue
 		}
-		if !strings.HasPrefix(err.Error(), tc.typ+": ") || strings.Contains(err.Error(), "/latest/") {
+		if !strings.HasPrefix(err.Error(), tc.typ+": ") || strings.Contains(err.Error(), "http") || strings.Contains(err.Error(), "127.0.0.1") {
 			t.Errorf("%s: %q: not the provider's and the policy's words alone", tc.typ, err)
 		}
 		if retryable(err) {
 			t.Errorf("%s: a refusal is retried", tc.typ)
 		}
+	}
+}
+
+// A literal always-refused address is refused when the channel is saved,
+// naming the field.
+func TestChannelValidationRefusesMetadata(t *testing.T) {
+	for _, tc := range []struct{ typ, settings, field string }{
+		{TypeWebhook, `{"url":"http://169.254.169.254/latest/meta-data/"}`, "url"},
+		{TypeSlack, `{"webhook_url":"http://[::ffff:169.254.169.254]/x"}`, "webhook_url"},
+		{TypeNtfy, `{"server_url":"http://[fd00:ec2::254]","topic":"t"}`, "server_url"},
+		{TypeEmail, `{"host":"169.254.169.254","port":25,"tls":"none","to":["ops@example.com"]}`, "host"},
+		{TypeEmail, `{"host":"[fe80::1]","port":25,"tls":"none","to":["ops@example.com"]}`, "host"},
+	} {
+		_, err := New(tc.typ, json.RawMessage(tc.settings), Options{From: "upwatch@example.com"})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Message, "link-local/cloud metadata") {
+			t.Errorf("%s %s: %v, want a field error on %s", tc.typ, tc.settings, err, tc.field)
+		}
+	}
+}
+
+// SMTP dials through the policy too: a loopback mail server under deny is
+// never connected to.
+func TestEmailBlocked(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s := mustNew(t, TypeEmail, fmt.Sprintf(`{"host":"127.0.0.1","port":%d,"tls":"none","to":["ops@example.com"]}`, port),
+		Options{From: "upwatch@example.com", Egress: egress.New(egress.Config{Private: egress.Deny})})
+	err = s.Send(context.Background(), downEvent())
+	if _, ok := egress.AsBlocked(err); !ok || err.Error() != "email: 127.0.0.1 is a loopback address; this instance does not connect to private or loopback addresses (EGRESS_PRIVATE=deny)" {
+		t.Fatalf("email under deny: %v", err)
+	}
+	if accepted.Load() != 0 {
+		t.Fatal("a refused SMTP dial connected")
 	}
 }
 
@@ -97,12 +155,13 @@ func TestSendNowBlocked(t *testing.T) {
 	pol := egress.New(egress.Config{Private: egress.Admins})
 	d := NewDispatcher(e.st, DispatchConfig{Options: Options{Egress: pol}})
 
-	meta := e.channel(t, TypeWebhook, `{"url":"http://169.254.169.254/latest/meta-data/"}`)
+	meta := e.channel(t, TypeWebhook, `{"url":"`+httptestRedirect(t, "http://169.254.169.254/latest/meta-data/")+`"}`)
 	del, err := e.st.EnqueueTest(ctx, e.user.ID, meta.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := d.SendNow(ctx, del)
+	// Through a receiver on loopback, which the default policy allows.
+	a := NewDispatcher(e.st, DispatchConfig{}).SendNow(ctx, del)
 	if a.OK || a.Error != "webhook: 169.254.169.254 is a link-local/cloud metadata address; upwatch never connects to it" {
 		t.Errorf("test to metadata: %+v", a)
 	}

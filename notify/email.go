@@ -73,6 +73,8 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 	}
 	if !validHost(c.Host) {
 		errs.Add("host", "must be a host name or IP address")
+	} else if msg := egress.RefusedLiteral(c.Host); msg != "" {
+		errs.Add("host", "%s", msg)
 	}
 	if c.TLS == "" {
 		c.TLS = emailSTARTTLS
