@@ -422,3 +422,19 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkControl is the hook's cost per dial (the HTTP check's hot path).
+func BenchmarkControl(b *testing.B) {
+	p := New(Config{Self: []netip.AddrPort{netip.MustParseAddrPort("[::]:8080")}})
+	hook := p.Control(true)
+	for _, addr := range []string{"127.0.0.1:8081", "[2606:4700::1111]:443", "[64:ff9b:1::a00:1]:80"} {
+		b.Run(addr, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := hook(context.Background(), "tcp4", addr, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
