@@ -133,12 +133,13 @@ func (p *tcpProber) Probe(ctx context.Context, s Spec) Outcome {
 		return Outcome{Reason: reason.Error, Error: "invalid settings: host or send"}
 	}
 
+	dialer := p.dialer(s) // built before the check's time starts
 	timeout := checkTimeout(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var out Outcome
-	conn := dialTarget(ctx, p.dialer(s), set.Host, set.Port, timeout, &out)
+	conn := dialTarget(ctx, dialer, set.Host, set.Port, timeout, &out)
 	if conn == nil {
 		return out
 	}

@@ -117,12 +117,13 @@ func (p *tlsProber) Probe(ctx context.Context, s Spec) Outcome {
 		name = strings.Trim(set.Host, "[]")
 	}
 
+	dialer := p.tcp.dialer(s) // built before the check's time starts
 	timeout := checkTimeout(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var out Outcome
-	conn := dialTarget(ctx, p.tcp.dialer(s), set.Host, set.Port, timeout, &out)
+	conn := dialTarget(ctx, dialer, set.Host, set.Port, timeout, &out)
 	if conn == nil {
 		return out
 	}
