@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/egress"
 )
 
 // config is every setting, from env with flags overriding.
@@ -33,6 +35,10 @@ type config struct {
 	Retention     time.Duration
 	BaseURL       string
 	MailFrom      string
+	// EgressPrivate and EgressAllow are the egress policy's settings:
+	// who may reach private and loopback addresses, and ranges anyone may.
+	EgressPrivate egress.Mode
+	EgressAllow   []netip.Prefix
 }
 
 // setting describes one env variable and its flag.
@@ -57,6 +63,8 @@ var (
 	sRetain   = setting{"RETENTION_DAYS", "retention-days", "30", "days of raw check results kept (roll-ups are kept longer)"}
 	sServer   = setting{"UPWATCH_SERVER", "server", "", "URL of the upwatch server, for a worker joining over HTTPS with a worker token (instead of REDIS_URL)"}
 	sToken    = setting{"WORKER_TOKEN", "token", "", "worker token (upww_…) from the server's Workers page, with --server"}
+	sEgress   = setting{"EGRESS_PRIVATE", "egress-private", "allow", "who may check or alert private and loopback addresses: allow (everyone), admins (monitors and channels of admins) or deny (no one)"}
+	sEgressOK = setting{"EGRESS_ALLOW", "egress-allow", "", "CIDR ranges checks and alerts may always reach, even under EGRESS_PRIVATE=deny, comma-separated (never metadata or link-local addresses, nor upwatch's own ports)"}
 )
 
 // parseConfig reads the settings a subcommand uses from env and flags and
@@ -165,6 +173,12 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 			return c, nil, fmt.Errorf("MAIL_FROM: %q is not an email address", c.MailFrom)
 		}
+	}
+	if c.EgressPrivate, err = egress.ParseMode(get(sEgress)); err != nil {
+		return c, nil, fmt.Errorf("EGRESS_PRIVATE: %w", err)
+	}
+	if c.EgressAllow, err = egress.ParseAllow(get(sEgressOK)); err != nil {
+		return c, nil, fmt.Errorf("EGRESS_ALLOW: %w", err)
 	}
 	return c, fs.Args(), nil
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/upwatch/upwatch/app"
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/notify"
 	"github.com/upwatch/upwatch/static"
 	"github.com/upwatch/upwatch/store"
@@ -162,7 +164,7 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK)
 	if err != nil {
 		return err
 	}
@@ -215,9 +217,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer ln.Close()
 	baseURL := cmp.Or(cfg.BaseURL, "http://"+net.JoinHostPort(displayHost(cfg.Host), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+	// Checks and alerts never reach this server's own port (on any local
+	// address) or its queue.
+	pol := newPolicy(ctx, cfg, rdb, ln.Addr().(*net.TCPAddr).AddrPort())
 	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
 		BaseURL: baseURL,
-		Options: notify.Options{From: from},
+		Options: notify.Options{From: from, Egress: pol},
 		Logger:  log,
 	})
 	onSaved := func(checks []store.Check, updates []store.StateUpdate) {
@@ -234,7 +239,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	spool := store.OpenSpool(store.SpoolPath(st.Path()))
 	defer spool.Close()
 	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, LocalWorkersMax: cfg.WorkersMax, Logger: log, OnSaved: onSaved,
-		DefaultRegions: cfg.Regions, Version: version, Alerter: alerts, Spool: spool})
+		DefaultRegions: cfg.Regions, Version: version, Alerter: alerts, Spool: spool, Egress: pol})
 	assets, err := static.New()
 	if err != nil {
 		return err
@@ -322,6 +327,46 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return runErr
 }
 
+// newPolicy builds the egress policy from the settings. self are this
+// process's own listeners; the queue rdb talks to is one too (the
+// embedded one, or a Redis named by address).
+func newPolicy(ctx context.Context, cfg config, rdb *redis.Client, self ...netip.AddrPort) *egress.Policy {
+	if rdb != nil {
+		self = append(self, queueAddrs(ctx, rdb.Options())...)
+	}
+	return egress.New(egress.Config{Private: cfg.EgressPrivate, Allow: cfg.EgressAllow, Self: self})
+}
+
+// queueAddrs are the TCP addresses of the Redis opts connects to: a name
+// is resolved once, at start (a unix socket has none).
+func queueAddrs(ctx context.Context, opts *redis.Options) []netip.AddrPort {
+	if opts.Network == "unix" {
+		return nil
+	}
+	host, portText, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return nil
+	}
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil {
+		return nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.AddrPort{netip.AddrPortFrom(a, uint16(port))}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	out := make([]netip.AddrPort, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, netip.AddrPortFrom(a, uint16(port)))
+	}
+	return out
+}
+
 // displayHost is how a person reaches a listen address: a wildcard means
 // this machine.
 func displayHost(host string) string {
@@ -332,7 +377,7 @@ func displayHost(host string) string {
 }
 
 func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sServer, sToken, sRegion, sWorkers, sWorkMax, sLogLevel)
+	cfg, _, err := parseConfig(newFlagSet("worker", stderr), args, getenv, sRedis, sServer, sToken, sRegion, sWorkers, sWorkMax, sLogLevel, sEgress, sEgressOK)
 	if err != nil {
 		return err
 	}
@@ -356,7 +401,8 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	defer closeQueue()
 	host, _ := os.Hostname()
-	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{Region: cfg.Region}), checker.WorkerConfig{
+	pol := newPolicy(ctx, cfg, rdb)
+	w := checker.NewWorker(checker.NewQueue(rdb), checker.NewProber(checker.ProbeEnv{Region: cfg.Region, Egress: pol}), checker.WorkerConfig{
 		Region:         cfg.Region,
 		Name:           fmt.Sprintf("worker-%s-%d", host, os.Getpid()),
 		Concurrency:    max(cfg.Workers, 1),

@@ -309,6 +309,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"REDIS_URL":      {"REDIS_URL": "http://x"},
 		"JWT_SECRET":     {"JWT_SECRET": "short"},
 		"DATABASE_URL":   {"DATABASE_URL": ":memory:"},
+		"EGRESS_PRIVATE": {"EGRESS_PRIVATE": "sometimes"},
+		"EGRESS_ALLOW":   {"EGRESS_ALLOW": "10.0.0.0/40"},
 	}
 	for name, over := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -40,7 +40,8 @@ func httpsWorker(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("REGION: worker token %q is for %s, not %q", info.Name, strings.Join(info.Regions, ", "), region)
 	}
 	host, _ := os.Hostname()
-	w := checker.NewWorker(rq, checker.NewProber(checker.ProbeEnv{Region: region}), checker.WorkerConfig{
+	pol := newPolicy(ctx, cfg, nil)
+	w := checker.NewWorker(rq, checker.NewProber(checker.ProbeEnv{Region: region, Egress: pol}), checker.WorkerConfig{
 		Region:         region,
 		Name:           workerName(host, os.Getpid()),
 		Concurrency:    max(cfg.Workers, 1),

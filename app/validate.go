@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/settings"
 	"github.com/upwatch/upwatch/store"
 )
@@ -339,6 +340,9 @@ func checkURL(raw string) string {
 	}
 	if u.Hostname() == "" {
 		return "must include a host"
+	}
+	if msg := egress.RefusedLiteral(u.Hostname()); msg != "" {
+		return "has a host that " + msg
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {

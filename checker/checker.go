@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -50,8 +51,13 @@ type Config struct {
 	// RetryDelay caps how soon a failed check is repeated to confirm a
 	// failure (default 5s, never more than the monitor's interval).
 	RetryDelay time.Duration
-	// Prober runs checks for local workers (default: every type's prober).
+	// Prober runs checks for local workers (default: every type's prober,
+	// through Egress).
 	Prober Prober
+	// Egress decides, per monitor owner, whether its jobs may reach
+	// private addresses (Spec.DenyPrivate), and guards the default
+	// Prober's connections; nil means the default policy.
+	Egress *egress.Policy
 	// DefaultRegions are where monitors without regions of their own are
 	// checked from (default: the server's own, "local").
 	DefaultRegions []string
@@ -145,8 +151,11 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 	if cfg.LocalWorkers == 0 {
 		cfg.LocalWorkers = 64
 	}
+	if cfg.Egress == nil {
+		cfg.Egress = egress.New(egress.Config{})
+	}
 	if cfg.Prober == nil {
-		cfg.Prober = NewProber(ProbeEnv{Region: LocalRegion})
+		cfg.Prober = NewProber(ProbeEnv{Region: LocalRegion, Egress: cfg.Egress})
 	}
 	return &Checker{
 		st: st, q: q, cfg: cfg, started: clk.epoch, run: newRunID(), clk: clk,
@@ -312,7 +321,11 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	if m.Paused || m.Type == TypePush {
 		return
 	}
-	c.sched.put(SpecOf(m), regions, m.Interval, first)
+	spec := SpecOf(m)
+	// Decided here, where the owner is known; the job carries it to
+	// whichever worker runs it.
+	spec.DenyPrivate = !c.cfg.Egress.PrivateAllowed(m.OwnerAdmin)
+	c.sched.put(spec, regions, m.Interval, first)
 }
 
 // Reschedule reloads a monitor after it was created or edited and checks it

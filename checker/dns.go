@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/settings"
 )
@@ -73,10 +74,10 @@ func dnsType() Type {
 		Label:     "DNS record",
 		Help:      "A name server answers a query with the expected records.",
 		Fields:    dnsFields(),
-		Reasons:   []string{reason.DNS, reason.Mismatch, reason.Timeout, reason.Error},
+		Reasons:   []string{reason.DNS, reason.Mismatch, reason.Timeout, reason.Blocked, reason.Error},
 		Remote:    true,
 		validate:  validateDNS,
-		newProber: func(ProbeEnv) Prober { return dnsProber{} },
+		newProber: func(env ProbeEnv) Prober { return dnsProber{egress: env.policy()} },
 	}
 }
 
@@ -188,11 +189,14 @@ func parseResolver(s string) (string, string) {
 		bare = s[1 : len(s)-1]
 	}
 	if a, err := netip.ParseAddr(bare); err == nil {
-		return netip.AddrPortFrom(a.Unmap(), 53).String(), ""
+		return netip.AddrPortFrom(a.Unmap(), 53).String(), egress.RefusedLiteral(bare)
 	}
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
 		return "", "must be an IP address, optionally with a port (9.9.9.9, 9.9.9.9:53 or [2620:fe::fe]:53)"
+	}
+	if msg := egress.RefusedLiteral(ap.Addr().String()); msg != "" {
+		return "", msg
 	}
 	if ap.Port() == 0 {
 		return "", "port must be between 1 and 65535"
@@ -281,9 +285,11 @@ func normRR(rr dns.RR) string {
 	return strings.TrimPrefix(rr.String(), rr.Header().String())
 }
 
-type dnsProber struct{}
+type dnsProber struct {
+	egress *egress.Policy
+}
 
-func (dnsProber) Probe(ctx context.Context, s Spec) Outcome {
+func (p dnsProber) Probe(ctx context.Context, s Spec) Outcome {
 	var set dnsSettings
 	if err := json.Unmarshal(s.Settings, &set); err != nil {
 		return Outcome{Reason: reason.Error, Error: capError("invalid DNS settings: " + err.Error())}
@@ -299,8 +305,15 @@ func (dnsProber) Probe(ctx context.Context, s Spec) Outcome {
 		}
 	}
 	server := set.Resolver
+	var dialer *net.Dialer
 	if server == "" {
+		// The system's resolver is the operator's choice, not a user's:
+		// it is often on loopback (127.0.0.53) or link-local (a cloud's
+		// 169.254.169.253), and is asked as it is.
 		server = systemResolver(resolvConf)
+	} else {
+		// A name server the user typed is judged like any target.
+		dialer = p.egress.Dialer(&net.Dialer{}, !s.DenyPrivate)
 	}
 	timeout := checkTimeout(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -311,10 +324,10 @@ func (dnsProber) Probe(ctx context.Context, s Spec) Outcome {
 	m.SetEdns0(dnsUDPSize, false)
 
 	start := time.Now()
-	resp, err := dnsQuery(ctx, m, server, set.Protocol, timeout)
+	resp, err := dnsQuery(ctx, m, server, set.Protocol, timeout, dialer)
 	if err == nil && resp.Truncated && set.Protocol != "tcp" {
 		// The whole answer only fits a TCP response.
-		resp, err = dnsQuery(ctx, m, server, "tcp", timeout)
+		resp, err = dnsQuery(ctx, m, server, "tcp", timeout, dialer)
 	}
 	out := Outcome{Latency: time.Since(start)}
 	if err != nil {
@@ -337,9 +350,10 @@ func systemResolver(path string) string {
 }
 
 // dnsQuery sends m to server over network and reads the response, within
-// ctx (its cancellation too: the connection is closed).
-func dnsQuery(ctx context.Context, m *dns.Msg, server, network string, timeout time.Duration) (*dns.Msg, error) {
-	c := &dns.Client{Net: network, Timeout: timeout}
+// ctx (its cancellation too: the connection is closed). dialer, if set,
+// opens the connection (the egress policy's).
+func dnsQuery(ctx context.Context, m *dns.Msg, server, network string, timeout time.Duration, dialer *net.Dialer) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, Timeout: timeout, Dialer: dialer}
 	conn, err := c.DialContext(ctx, server)
 	if err != nil {
 		return nil, err
@@ -355,7 +369,10 @@ func dnsQuery(ctx context.Context, m *dns.Msg, server, network string, timeout t
 // giving up, or anything else the resolver or network did.
 func dnsQueryError(ctx context.Context, err error, server string, timeout time.Duration) (string, string) {
 	var netErr net.Error
+	var blocked *egress.BlockedError
 	switch {
+	case errors.As(err, &blocked):
+		return reason.Blocked, capError(blocked.Error())
 	case errors.Is(ctx.Err(), context.Canceled):
 		return reason.Error, "check canceled"
 	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/upwatch/upwatch/egress"
 )
 
 // Defaults for HTTPOptions and Spec; see DESIGN.md §3.
@@ -48,6 +50,9 @@ type HTTPOptions struct {
 	// Resolver resolves host names; nil means net.DefaultResolver. Tests
 	// inject one that talks to a fake DNS server on loopback.
 	Resolver *net.Resolver
+	// Egress judges every address a check connects to (each redirect hop
+	// included); nil means the default policy.
+	Egress *egress.Policy
 }
 
 // HTTPProber runs HTTP(S) checks. It is safe for concurrent use; build one
@@ -55,11 +60,12 @@ type HTTPOptions struct {
 type HTTPProber struct {
 	opts HTTPOptions
 
-	// One client per (verify TLS, follow redirects) pair. They are built
-	// once: a Transport per check would cost allocations and defeat its
-	// internal caches, and there is no state in them that differs per
-	// check (redirect limits come from opts, timeouts from the context).
-	clients [2][2]*http.Client
+	// One client per (private addresses allowed, verify TLS, follow
+	// redirects). They are built once: a Transport per check would cost
+	// allocations and defeat its internal caches, and there is no state in
+	// them that differs per check (redirect limits come from opts,
+	// timeouts from the context).
+	clients [2][2][2]*http.Client
 }
 
 // NewHTTPProber builds a prober with o's limits (defaults for zero fields).
@@ -79,20 +85,27 @@ func NewHTTPProber(o HTTPOptions) *HTTPProber {
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver
 	}
+	if o.Egress == nil {
+		o.Egress = egress.New(egress.Config{})
+	}
 	p := &HTTPProber{opts: o}
 
-	dialer := &net.Dialer{
+	base := &net.Dialer{
 		Resolver: o.Resolver,
 		// No Timeout: the check's context bounds the dial. No TCP
 		// keep-alive probes: every connection lives for one request.
 		KeepAlive: -1,
 	}
-	newTransport := func(verify bool) *http.Transport {
+	newTransport := func(private, verify bool) *http.Transport {
 		return &http.Transport{
 			// Monitors must see the target as users do, not through
-			// whatever proxy the server's environment happens to name.
-			Proxy:       nil,
-			DialContext: dialer.DialContext,
+			// whatever proxy the server's environment happens to name;
+			// and a proxy would dial for us, out of the policy's sight.
+			Proxy: nil,
+			// The policy judges each resolved address just before it
+			// connects: a name, a rebinding answer or a redirect cannot
+			// reach what it refuses.
+			DialContext: o.Egress.DialContext(base, private),
 			// A fresh connection per check, so every result includes DNS,
 			// connect and TLS time and a broken listener cannot hide
 			// behind a pooled connection.
@@ -112,12 +125,14 @@ func NewHTTPProber(o HTTPOptions) *HTTPProber {
 			// context deadline bounds every phase at once.
 		}
 	}
-	for v, verify := range []bool{false, true} {
-		tr := newTransport(verify)
-		for f, follow := range []bool{false, true} {
-			p.clients[v][f] = &http.Client{
-				Transport:     tr,
-				CheckRedirect: p.redirectPolicy(follow),
+	for pr, private := range []bool{false, true} {
+		for v, verify := range []bool{false, true} {
+			tr := newTransport(private, verify)
+			for f, follow := range []bool{false, true} {
+				p.clients[pr][v][f] = &http.Client{
+					Transport:     tr,
+					CheckRedirect: p.redirectPolicy(follow),
+				}
 			}
 		}
 	}
@@ -192,7 +207,7 @@ func (p *HTTPProber) Probe(ctx context.Context, s Spec) Outcome {
 	var pt phaseTimer
 	req = req.WithContext(httptrace.WithClientTrace(ctx, pt.trace()))
 
-	client := p.clients[boolIndex(s.VerifyTLS)][boolIndex(s.FollowRedirects)]
+	client := p.clients[boolIndex(!s.DenyPrivate)][boolIndex(s.VerifyTLS)][boolIndex(s.FollowRedirects)]
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -407,9 +422,14 @@ func classify(err error, st failState, timeout time.Duration) (reason, msg strin
 		host    x509.HostnameError
 		invalid x509.CertificateInvalidError
 		limit   redirectLimitError
+		blocked *egress.BlockedError
 	)
 	isTimeout := errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
 	switch {
+	case errors.As(err, &blocked):
+		// Refused before connecting: the message names the address and
+		// why, and nothing was read from it.
+		return ReasonBlocked, capError(blocked.Error())
 	case errors.Is(err, context.Canceled):
 		// The caller gave up (shutdown): not a verdict on the target.
 		return ReasonError, "check canceled"

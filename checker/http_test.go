@@ -694,10 +694,12 @@ func TestProbeNoProxyFromEnv(t *testing.T) {
 	// net/http reads the proxy environment once per process, so the probe
 	// above can pass by luck; the transports themselves must have no Proxy.
 	p := newTestProber(t, HTTPOptions{})
-	for _, row := range p.clients {
-		for _, c := range row {
-			if c.Transport.(*http.Transport).Proxy != nil {
-				t.Fatal("transport has a Proxy func")
+	for _, plane := range p.clients {
+		for _, row := range plane {
+			for _, c := range row {
+				if c.Transport.(*http.Transport).Proxy != nil {
+					t.Fatal("transport has a Proxy func")
+				}
 			}
 		}
 	}

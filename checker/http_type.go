@@ -34,7 +34,7 @@ func httpType() Type {
 			{Name: "bearer_token", Label: "Bearer token", Kind: settings.KindPassword, Secret: true,
 				Help: "Sent as Authorization: Bearer; not with basic auth."},
 		},
-		Reasons:   []string{reason.Timeout, reason.DNS, reason.Refused, reason.TLS, reason.Status, reason.Redirects, reason.Keyword, reason.JSON, reason.Error},
+		Reasons:   []string{reason.Timeout, reason.DNS, reason.Refused, reason.TLS, reason.Status, reason.Redirects, reason.Keyword, reason.JSON, reason.Blocked, reason.Error},
 		Remote:    true,
 		validate:  validateHTTPSettings,
 		newProber: func(env ProbeEnv) Prober { return NewHTTPProber(env.HTTP) },

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/settings"
 )
@@ -66,7 +67,7 @@ func pingType() Type {
 		Label:    "Ping (ICMP)",
 		Help:     "A host answers ICMP echo requests without too much loss.",
 		Fields:   pingFields(),
-		Reasons:  []string{reason.Timeout, reason.Loss, reason.DNS, reason.Error},
+		Reasons:  []string{reason.Timeout, reason.Loss, reason.DNS, reason.Blocked, reason.Error},
 		Remote:   true,
 		validate: validatePing,
 		newProber: func(env ProbeEnv) Prober {
@@ -74,7 +75,7 @@ func pingType() Type {
 			if r == nil {
 				r = net.DefaultResolver
 			}
-			return &pingProber{resolver: r}
+			return &pingProber{resolver: r, egress: env.policy()}
 		},
 	}
 }
@@ -112,6 +113,7 @@ func validatePing(raw json.RawMessage) (json.RawMessage, settings.FieldErrors) {
 // socket receives a copy of every reply, which echoSession filters.
 type pingProber struct {
 	resolver *net.Resolver
+	egress   *egress.Policy
 }
 
 func (p *pingProber) Probe(ctx context.Context, s Spec) Outcome {
@@ -137,6 +139,10 @@ func (p *pingProber) Probe(ctx context.Context, s Spec) Outcome {
 		return out
 	}
 
+	// No dialer here: the policy judges the address before a packet goes.
+	if err := p.egress.Check(netip.AddrPortFrom(dst, 0), !s.DenyPrivate); err != nil {
+		return Outcome{Reason: reason.Blocked, Error: capError(err.Error()), Latency: time.Since(start)}
+	}
 	conn, dgram, err := listenICMP(dst.Is6())
 	if err != nil {
 		return Outcome{Reason: reason.Error, Error: capError(err.Error())}

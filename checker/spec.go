@@ -27,6 +27,13 @@ type Spec struct {
 	ExpectedStatus  string            `json:"expected_status,omitempty"` // "" means 200-299
 	FollowRedirects bool              `json:"follow_redirects"`
 	VerifyTLS       bool              `json:"verify_tls"`
+
+	// DenyPrivate is the server's egress decision for the monitor's owner
+	// (egress.Policy.PrivateAllowed): set, the check may not reach private
+	// or loopback addresses. Absent (false) allows them, as jobs from
+	// servers without the setting meant; every worker refuses metadata,
+	// link-local and the like itself, whatever a job says.
+	DenyPrivate bool `json:"deny_private,omitempty"`
 }
 
 // Outcome is the result of one probe.
@@ -70,4 +77,5 @@ const (
 	ReasonStatus    = reason.Status
 	ReasonRedirects = reason.Redirects
 	ReasonError     = reason.Error
+	ReasonBlocked   = reason.Blocked
 )

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/settings"
 )
@@ -45,10 +46,10 @@ func tcpType() Type {
 			{Name: "send", Label: "Send", Kind: settings.KindText, Help: `Text to send once connected; \r, \n, \t and \\ stand for CR, LF, tab and a backslash.`},
 			{Name: "expect", Label: "Expect", Kind: settings.KindText, Help: "Text the server must send within its first 4 KiB, e.g. SSH- (matched as typed)."},
 		},
-		Reasons:   []string{reason.Timeout, reason.DNS, reason.Refused, reason.Mismatch, reason.Error},
+		Reasons:   []string{reason.Timeout, reason.DNS, reason.Refused, reason.Mismatch, reason.Blocked, reason.Error},
 		Remote:    true,
 		validate:  validateTCP,
-		newProber: func(env ProbeEnv) Prober { return &tcpProber{resolver: env.Resolver} },
+		newProber: func(env ProbeEnv) Prober { return &tcpProber{resolver: env.Resolver, egress: env.policy()} },
 	}
 }
 
@@ -118,6 +119,7 @@ func unescapeSend(s string) (string, error) {
 // an expected answer.
 type tcpProber struct {
 	resolver *net.Resolver // nil: the system's
+	egress   *egress.Policy
 }
 
 func (p *tcpProber) Probe(ctx context.Context, s Spec) Outcome {
@@ -131,12 +133,13 @@ func (p *tcpProber) Probe(ctx context.Context, s Spec) Outcome {
 		return Outcome{Reason: reason.Error, Error: "invalid settings: host or send"}
 	}
 
+	dialer := p.dialer(s) // built before the check's time starts
 	timeout := checkTimeout(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var out Outcome
-	conn := dialTarget(ctx, p.resolver, set.Host, set.Port, timeout, &out)
+	conn := dialTarget(ctx, dialer, set.Host, set.Port, timeout, &out)
 	if conn == nil {
 		return out
 	}
@@ -221,16 +224,21 @@ func tcpExchange(conn net.Conn, send, expect string) (got []byte, matched bool, 
 	return buf[:n], false, nil
 }
 
-// dialTarget opens a TCP connection to host:port through resolver (nil:
-// the system's), IPv4 or IPv6 as the name resolves. It fills out's DNS and
-// Connect phases and Latency; on failure also Reason and Error, and returns
-// nil. The connection's deadline is ctx's.
-func dialTarget(ctx context.Context, resolver *net.Resolver, host string, port int, timeout time.Duration, out *Outcome) net.Conn {
+// dialer is how a check of s connects: through the resolver and the
+// egress policy, with the server's decision on private addresses.
+func (p *tcpProber) dialer(s Spec) *net.Dialer {
+	return p.egress.Dialer(&net.Dialer{Resolver: p.resolver, KeepAlive: -1}, !s.DenyPrivate)
+}
+
+// dialTarget opens a TCP connection to host:port with d (its resolver and
+// egress policy), IPv4 or IPv6 as the name resolves. It fills out's DNS
+// and Connect phases and Latency; on failure also Reason and Error, and
+// returns nil. The connection's deadline is ctx's.
+func dialTarget(ctx context.Context, d *net.Dialer, host string, port int, timeout time.Duration, out *Outcome) net.Conn {
 	// The net package reports DNS and connect events to an httptrace
 	// ClientTrace in the context, so the HTTP check's phase timer serves
 	// here too.
 	var pt phaseTimer
-	d := net.Dialer{Resolver: resolver, KeepAlive: -1}
 	start := time.Now()
 	conn, err := d.DialContext(httptrace.WithClientTrace(ctx, pt.trace()), "tcp", hostPort(host, port))
 	now := time.Now()

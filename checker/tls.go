@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -52,11 +51,11 @@ func tlsType() Type {
 			{Name: "verify_tls", Label: "Verify certificate", Kind: settings.KindBool, Default: "true", Help: "Check the chain against trusted authorities and the host name; off for self-signed certificates (expiry is still checked)."},
 			{Name: "server_name", Label: "Server name (SNI)", Kind: settings.KindText, Help: "Name to request and verify instead of the host."},
 		},
-		Reasons:  []string{reason.Timeout, reason.DNS, reason.Refused, reason.TLS, reason.Cert, reason.Error},
+		Reasons:  []string{reason.Timeout, reason.DNS, reason.Refused, reason.TLS, reason.Cert, reason.Blocked, reason.Error},
 		Remote:   true,
 		validate: validateTLS,
 		newProber: func(env ProbeEnv) Prober {
-			return &tlsProber{resolver: env.Resolver, roots: env.RootCAs, now: time.Now}
+			return &tlsProber{tcp: tcpProber{resolver: env.Resolver, egress: env.policy()}, roots: env.RootCAs, now: time.Now}
 		},
 	}
 }
@@ -99,9 +98,9 @@ func validateTLS(raw json.RawMessage) (json.RawMessage, settings.FieldErrors) {
 // tlsProber connects, completes a TLS handshake and judges the server's
 // certificate: validity dates always, chain and host name when asked.
 type tlsProber struct {
-	resolver *net.Resolver  // nil: the system's
-	roots    *x509.CertPool // nil: the system's
-	now      func() time.Time
+	tcp   tcpProber      // how it connects
+	roots *x509.CertPool // nil: the system's
+	now   func() time.Time
 }
 
 func (p *tlsProber) Probe(ctx context.Context, s Spec) Outcome {
@@ -118,12 +117,13 @@ func (p *tlsProber) Probe(ctx context.Context, s Spec) Outcome {
 		name = strings.Trim(set.Host, "[]")
 	}
 
+	dialer := p.tcp.dialer(s) // built before the check's time starts
 	timeout := checkTimeout(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var out Outcome
-	conn := dialTarget(ctx, p.resolver, set.Host, set.Port, timeout, &out)
+	conn := dialTarget(ctx, dialer, set.Host, set.Port, timeout, &out)
 	if conn == nil {
 		return out
 	}

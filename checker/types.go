@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/reason"
 	"github.com/upwatch/upwatch/settings"
 )
@@ -111,6 +112,18 @@ type ProbeEnv struct {
 	// Region the checks run from: HTTP checks name it in their User-Agent,
 	// so a target's logs (and a test's target) can tell regions apart.
 	Region string
+	// Egress decides where checks may connect, on every resolved address
+	// at connect time; nil means the default policy (metadata, link-local
+	// and the like refused, private addresses as each job says).
+	Egress *egress.Policy
+}
+
+// policy is env.Egress, or the default policy.
+func (env ProbeEnv) policy() *egress.Policy {
+	if env.Egress != nil {
+		return env.Egress
+	}
+	return egress.New(egress.Config{})
 }
 
 // typeProber runs each check with its type's prober.
@@ -121,6 +134,12 @@ type typeProber struct {
 // NewProber returns a Prober for every type that workers run, choosing by
 // Spec.Type.
 func NewProber(env ProbeEnv) Prober {
+	if env.Egress == nil {
+		env.Egress = egress.New(egress.Config{})
+	}
+	if env.HTTP.Egress == nil {
+		env.HTTP.Egress = env.Egress
+	}
 	if env.HTTP.Resolver == nil {
 		env.HTTP.Resolver = env.Resolver
 	}
@@ -164,7 +183,8 @@ func checkHost(h string) string {
 		h = h[1 : len(h)-1]
 	}
 	if _, err := netip.ParseAddr(h); err == nil {
-		return ""
+		// The obvious refusals at once; the dialer judges every address.
+		return egress.RefusedLiteral(h)
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
 		if label == "" || len(label) > 63 {

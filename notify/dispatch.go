@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/store"
 )
 
@@ -270,7 +271,12 @@ func (d *Dispatcher) send(ctx context.Context, del store.Delivery) error {
 	if d.cfg.BaseURL != "" && ev.MonitorID != 0 {
 		ev.Link = d.cfg.BaseURL + "/monitors/" + strconv.FormatInt(ev.MonitorID, 10)
 	}
-	s, err := New(del.ChannelType, del.ChannelSettings, d.cfg.Options)
+	opts := d.cfg.Options
+	if opts.Egress != nil {
+		// The policy's decision for the channel's owner.
+		opts.DenyPrivate = !opts.Egress.PrivateAllowed(del.OwnerAdmin)
+	}
+	s, err := New(del.ChannelType, del.ChannelSettings, opts)
 	if err != nil {
 		// Settings stored before a validation rule changed, or edited
 		// behind the app's back: retrying cannot help.
@@ -312,6 +318,9 @@ func retryable(err error) bool {
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return false
+	}
+	if _, ok := egress.AsBlocked(err); ok {
+		return false // the egress policy refused the address: it will again
 	}
 	var se *StatusError
 	if errors.As(err, &se) {

@@ -105,7 +105,10 @@
 // # Network
 //
 // HTTP providers use Options.HTTPClient (default: 10 s timeout, at most 3
-// redirects, proxy from the environment); errors never include request
-// URLs, which carry tokens. SMTP dials with Options.Dialer. Every Send
-// returns when its context is done.
+// redirects, no proxy); errors never include request URLs, which carry
+// tokens. SMTP and the default HTTP client dial with Options.Dialer, by
+// default through the egress policy (Options.Egress), which judges every
+// resolved address before connecting: a refused send fails with the
+// policy's message and reads nothing. Every Send returns when its context
+// is done.
 package notify

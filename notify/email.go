@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/upwatch/upwatch/egress"
 )
 
 // TLS modes for email.
@@ -71,6 +73,8 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 	}
 	if !validHost(c.Host) {
 		errs.Add("host", "must be a host name or IP address")
+	} else if msg := egress.RefusedLiteral(c.Host); msg != "" {
+		errs.Add("host", "%s", msg)
 	}
 	if c.TLS == "" {
 		c.TLS = emailSTARTTLS
@@ -252,6 +256,9 @@ func (s *emailSender) deliver(ctx context.Context, msg []byte) error {
 	addr := net.JoinHostPort(host, strconv.Itoa(s.c.Port))
 	raw, err := s.dial(ctx, "tcp", addr)
 	if err != nil {
+		if b, ok := egress.AsBlocked(err); ok {
+			return fmt.Errorf("email: %w", b)
+		}
 		return fail("connect to "+addr, err)
 	}
 	defer raw.Close()

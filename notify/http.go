@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/upwatch/upwatch/egress"
 )
 
 // poster sends one request for an HTTP-based provider and turns the answer
@@ -54,6 +56,10 @@ func (p poster) send(ctx context.Context, method, target, contentType string, bo
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
+		if b, ok := egress.AsBlocked(err); ok {
+			// The policy's own words: nothing was sent, nothing read.
+			return fmt.Errorf("%s: %w", p.typ, b)
+		}
 		return fmt.Errorf("%s: %w", p.typ, withoutURL(err))
 	}
 	defer resp.Body.Close()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/upwatch/upwatch/egress"
 	"github.com/upwatch/upwatch/settings"
 )
 
@@ -65,15 +66,24 @@ type DialFunc func(ctx context.Context, network, address string) (net.Conn, erro
 
 // Options are a Sender's dependencies; the zero value is usable.
 type Options struct {
-	// HTTPClient sends every HTTP-based provider's requests. Default: a
-	// client with a 10 s timeout, at most 3 redirects, keep-alives off
-	// (alerts are rare and senders may be short-lived, so idle connections
-	// would only leak) and the proxy taken from the environment.
+	// HTTPClient sends every HTTP-based provider's requests, as it is.
+	// Default: a client with a 10 s timeout, at most 3 redirects,
+	// keep-alives off (alerts are rare and senders may be short-lived, so
+	// idle connections would only leak), no proxy (a proxy would connect
+	// for us, out of the egress policy's sight) and dialing through Dialer.
+	// The application leaves it nil.
 	HTTPClient *http.Client
 	// Dialer opens SMTP connections, and the default HTTP client's
-	// connections. Tests use it to send a real host name to 127.0.0.1; the
-	// application may use it to enforce an egress policy.
+	// connections. Default: a net.Dialer through Egress. Tests use it to
+	// send a real host name to 127.0.0.1; the application leaves it nil.
 	Dialer DialFunc
+	// Egress judges every address the default dialer connects to (each
+	// redirect hop included), just before connecting; nil means the
+	// default policy (metadata, link-local and the like refused).
+	Egress *egress.Policy
+	// DenyPrivate refuses private and loopback addresses: the policy's
+	// decision for the channel's owner (egress.Policy.PrivateAllowed).
+	DenyPrivate bool
 	// TLSConfig is the base for SMTP TLS (e.g. RootCAs for a private CA);
 	// ServerName is always the channel's host. Default: system roots,
 	// TLS 1.2 or later.
@@ -88,8 +98,11 @@ func (o Options) dialer() DialFunc {
 	if o.Dialer != nil {
 		return o.Dialer
 	}
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return d.DialContext
+	p := o.Egress
+	if p == nil {
+		p = egress.New(egress.Config{})
+	}
+	return p.DialContext(&net.Dialer{Timeout: 10 * time.Second}, !o.DenyPrivate)
 }
 
 func (o Options) httpClient() *http.Client {
@@ -107,7 +120,7 @@ func defaultHTTPClient(dial DialFunc) *http.Client {
 	return &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
-			Proxy:                  http.ProxyFromEnvironment,
+			Proxy:                  nil, // never HTTP(S)_PROXY: see Options.HTTPClient
 			DialContext:            dial,
 			TLSHandshakeTimeout:    10 * time.Second,
 			ResponseHeaderTimeout:  10 * time.Second,

@@ -21,6 +21,7 @@ const (
 	Fail      = "fail"      // push: the job reported failure
 	Slow      = "slow"      // degraded: slower than the monitor's threshold
 	NoData    = "no_data"   // unknown: no region reported lately
+	Blocked   = "blocked"   // the egress policy refused the address (metadata, own port, private under deny)
 	Error     = "error"     // anything else
 )
 
@@ -40,6 +41,7 @@ var labels = map[string]string{
 	Fail:      "Job failed",
 	Slow:      "Slow response",
 	NoData:    "No data",
+	Blocked:   "Address not allowed",
 	Error:     "Check failed",
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/upwatch/upwatch/egress"
 )
 
 // Field kinds: how the dashboard renders a field and which JSON type the
@@ -258,6 +260,9 @@ func CheckURL(s string) string {
 	}
 	if u.Fragment != "" || strings.Contains(s, "#") {
 		return "must not contain a #fragment"
+	}
+	if msg := egress.RefusedLiteral(u.Hostname()); msg != "" {
+		return "has a host that " + msg
 	}
 	return ""
 }

@@ -67,6 +67,10 @@ type Delivery struct {
 	// included) only by ClaimDeliveries and EnqueueTest, for sending.
 	ChannelType     string
 	ChannelSettings json.RawMessage
+	// OwnerAdmin is whether the channel's owner is an admin, filled with
+	// ChannelSettings: the egress policy may let only admins' channels
+	// reach private addresses.
+	OwnerAdmin bool
 }
 
 // DeliveryAttempt is one try at sending a Delivery.
@@ -611,7 +615,7 @@ const deliveryColumns = `d.id, d.channel_id, coalesce(d.monitor_id, 0), coalesce
 func queryDeliveries(ctx context.Context, q queryer, withSettings bool, where string, args ...any) ([]Delivery, error) {
 	cols := deliveryColumns
 	if withSettings {
-		cols += `, c.settings`
+		cols += `, c.settings, coalesce((SELECT admin FROM users WHERE users.id = c.user_id), 0)`
 	}
 	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM deliveries AS d JOIN channels AS c ON c.id = d.channel_id `+where, args...)
 	if err != nil {
@@ -629,7 +633,7 @@ func queryDeliveries(ctx context.Context, q queryer, withSettings bool, where st
 		dest := []any{&d.ID, &d.ChannelID, &d.MonitorID, &d.IncidentID, &d.Kind, &d.Key, &d.Status, &d.Attempts,
 			&event, &created, &next, &sent, &d.LastError, &d.ChannelType}
 		if withSettings {
-			dest = append(dest, &settings)
+			dest = append(dest, &settings, &d.OwnerAdmin)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err

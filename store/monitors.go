@@ -15,7 +15,8 @@ const monitorColumns = `id, user_id, name, url, method, headers, body, interval_
 	last_check_at, last_ok, last_status_code, last_latency_us, last_reason, last_error, last_region,
 	reminder_minutes, type, settings, degraded_latency_us, alert_degraded, push_token,
 	last_degraded, last_detail, cert_expires_at, last_body, regions, quorum,
-	(SELECT json_group_array(channel_id ORDER BY channel_id) FROM monitor_channels WHERE monitor_id = monitors.id)`
+	(SELECT json_group_array(channel_id ORDER BY channel_id) FROM monitor_channels WHERE monitor_id = monitors.id),
+	coalesce((SELECT admin FROM users WHERE users.id = monitors.user_id), 0)`
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -45,7 +46,7 @@ func scanMonitor(r rowScanner) (Monitor, error) {
 		&m.State.Status, &since, &m.State.FailStreak,
 		&lastAt, &lastOK, &lastCode, &lastLat, &lastReason, &lastErr, &lastR,
 		&reminder, &m.Type, &settings, &degradedLat, &m.AlertDegraded, &pushToken,
-		&lastDegraded, &detail, &certExp, &body, &regions, &m.Quorum, &channels)
+		&lastDegraded, &detail, &certExp, &body, &regions, &m.Quorum, &channels, &m.OwnerAdmin)
 	if err != nil {
 		return Monitor{}, err
 	}

@@ -71,6 +71,10 @@ type Monitor struct {
 	PushToken string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// OwnerAdmin is whether the monitor's owner is an admin (read only):
+	// the egress policy may let only admins' monitors reach private
+	// addresses.
+	OwnerAdmin bool
 
 	// ReminderEvery repeats the alert while an incident stays open; 0 = off.
 	// Stored in whole minutes (a part of a minute rounds up).
