@@ -12,7 +12,7 @@ import (
 
 // TargetReader is what SendEarly reads: *store.Store, from its read pool.
 type TargetReader interface {
-	AlertTargets(ctx context.Context, monitorID int64) (name, url string, channels []store.Channel, err error)
+	AlertTargets(ctx context.Context, monitorID int64) (store.AlertTargets, error)
 }
 
 // SendEarly sends a transition's alert to the monitor's enabled channels
@@ -29,13 +29,12 @@ func (d *Dispatcher) SendEarly(ctx context.Context, t *store.Transition) {
 	}
 	log := d.cfg.Logger.With("monitor", t.MonitorID, "to", t.To)
 	var (
-		name, url string
-		channels  []store.Channel
-		err       error
+		tg  store.AlertTargets
+		err error
 	)
 	for try := 0; try < 3; try++ {
 		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		name, url, channels, err = tr.AlertTargets(rctx, t.MonitorID)
+		tg, err = tr.AlertTargets(rctx, t.MonitorID)
 		cancel()
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			break
@@ -48,8 +47,8 @@ func (d *Dispatcher) SendEarly(ctx context.Context, t *store.Transition) {
 		}
 		return
 	}
-	ev, ok := store.EarlyEvent(t, name, url)
-	if !ok || len(channels) == 0 {
+	ev, ok := store.EarlyEvent(t, tg.Name, tg.URL)
+	if !ok || len(tg.Channels) == 0 {
 		return
 	}
 	body, err := json.Marshal(ev)
@@ -57,10 +56,10 @@ func (d *Dispatcher) SendEarly(ctx context.Context, t *store.Transition) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, ch := range channels {
+	for _, ch := range tg.Channels {
 		wg.Go(func() {
 			del := store.Delivery{ChannelID: ch.ID, MonitorID: t.MonitorID, Kind: ev.Kind, Attempts: 1,
-				Event: body, ChannelType: ch.Type, ChannelSettings: ch.Settings}
+				Event: body, ChannelType: ch.Type, ChannelSettings: ch.Settings, OwnerAdmin: tg.OwnerAdmin}
 			a, err := d.attempt(ctx, del)
 			t.Early.Record(ch.ID, a)
 			if err != nil {

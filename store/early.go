@@ -124,29 +124,38 @@ func EarlyEvent(t *Transition, name, url string) (ev AlertEvent, ok bool) {
 	return ev, true
 }
 
-// AlertTargets returns a monitor's name, URL and enabled channels
-// (settings included, for sending), from the read pool: it works while
-// writes fail.
-func (s *Store) AlertTargets(ctx context.Context, monitorID int64) (name, url string, channels []Channel, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&name, &url)
+// AlertTargets is what an alert sent without the writer needs of its
+// monitor.
+type AlertTargets struct {
+	Name, URL  string
+	OwnerAdmin bool      // the monitor's owner is an admin (the egress policy's "admins")
+	Channels   []Channel // enabled, settings included (for sending)
+}
+
+// AlertTargets reads a monitor's name, URL, owner and enabled channels
+// from the read pool: it works while writes fail.
+func (s *Store) AlertTargets(ctx context.Context, monitorID int64) (AlertTargets, error) {
+	var t AlertTargets
+	err := s.r.QueryRowContext(ctx, `SELECT name, url, coalesce((SELECT admin FROM users WHERE users.id = monitors.user_id), 0)
+		FROM monitors WHERE id = ?`, monitorID).Scan(&t.Name, &t.URL, &t.OwnerAdmin)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, notFound(err))
+		return t, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, notFound(err))
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.user_id, c.name, c.type, c.settings, c.enabled, c.is_default,
 		c.created_at, c.updated_at FROM monitor_channels AS mc JOIN channels AS c ON c.id = mc.channel_id
 		WHERE mc.monitor_id = ? AND c.enabled = 1 ORDER BY c.id`, monitorID)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, err)
+		return t, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		c, err := scanChannel(rows)
 		if err != nil {
-			return "", "", nil, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, err)
+			return t, fmt.Errorf("store: alert targets of monitor %d: %w", monitorID, err)
 		}
-		channels = append(channels, c)
+		t.Channels = append(t.Channels, c)
 	}
-	return name, url, channels, rows.Err()
+	return t, rows.Err()
 }
 
 // markEarly records the early attempts of a transition on the deliveries
