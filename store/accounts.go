@@ -121,15 +121,24 @@ type APIToken struct {
 	ExpiresAt  time.Time // zero: does not expire
 }
 
-// CreateAPIToken stores a new token's hash.
-func (s *Store) CreateAPIToken(ctx context.Context, userID int64, name, prefix string, tokenHash []byte, expiresAt time.Time) (APIToken, error) {
+// CreateAPIToken stores a new token's hash, stamped with the credential
+// version the request creating it was authenticated under: ErrNotFound if
+// the user is gone or their credentials changed since, so a credential
+// that just ended cannot mint a lasting one.
+func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, name, prefix string, tokenHash []byte, expiresAt time.Time) (APIToken, error) {
 	t := APIToken{UserID: userID, Name: name, Prefix: prefix, CreatedAt: s.now().UTC().Truncate(time.Millisecond), ExpiresAt: expiresAt}
 	var exp any
 	if !expiresAt.IsZero() {
 		exp = toMillis(expiresAt)
 	}
-	res, err := s.exec(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, userID, name, prefix, tokenHash, toMillis(t.CreatedAt), exp)
+	res, err := s.exec(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, cred_version)
+		SELECT `+nextID("api_tokens")+`, id, ?, ?, ?, ?, ?, cred_version FROM users WHERE id = ? AND cred_version = ?`,
+		name, prefix, tokenHash, toMillis(t.CreatedAt), exp, userID, credVersion)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			return t, fmt.Errorf("store: create token: user %d with credential version %d: %w", userID, credVersion, ErrNotFound)
+		}
+	}
 	switch {
 	case err == nil:
 	case isForeignKeyViolation(err):
@@ -197,19 +206,21 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
 
 // APITokenUser resolves a token hash to its (enabled) user; it only reads,
 // so authenticating a read request never waits for the writer. Missing,
-// expired and disabled all read as ErrNotFound. Record the use with
+// expired, disabled and issued before a credential change all read as
+// ErrNotFound. Record the use with
 // TouchAPIToken.
 func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APIToken, error) {
 	now := toMillis(s.now())
-	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at
+	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = 0`, tokenHash, now)
+		WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = 0
+		AND t.cred_version = u.cred_version`, tokenHash, now)
 	var t APIToken
 	var u User
 	var created, ucreated int64
 	var used, exp sql.NullInt64
 	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp,
-		&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &ucreated)
+		&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &ucreated, &u.CredVersion)
 	if err != nil {
 		return User{}, APIToken{}, fmt.Errorf("store: token user: %w", notFound(err))
 	}

@@ -18,11 +18,11 @@ func TestSessionsListTouchRevoke(t *testing.T) {
 	other, _ := s.CreateUser(ctx, "b@example.com", "h", false)
 	h1, h2, h3 := []byte("hash-one-0123456789abcdef"), []byte("hash-two-0123456789abcdef"), []byte("hash-three-0123456789abc")
 	for _, h := range [][]byte{h1, h2} {
-		if err := s.CreateSession(ctx, u.ID, h, now.Add(time.Hour)); err != nil {
+		if err := s.CreateSession(ctx, u.ID, 1, h, now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.CreateSession(ctx, other.ID, h3, now.Add(time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, other.ID, 1, h3, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.TouchSession(ctx, h2, "Firefox"); err != nil {
@@ -44,7 +44,7 @@ func TestSessionsListTouchRevoke(t *testing.T) {
 	if _, err := s.SessionUser(ctx, h1); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revoked session still valid: %v", err)
 	}
-	if err := s.CreateSession(ctx, u.ID, h1, now.Add(time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, u.ID, 1, h1, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteOtherSessions(ctx, u.ID, h2); err != nil {
@@ -69,14 +69,14 @@ func TestAPITokens(t *testing.T) {
 	s := openTest(t, WithClock(func() time.Time { return clock() }))
 	u, _ := s.CreateUser(ctx, "a@example.com", "h", false)
 	other, _ := s.CreateUser(ctx, "b@example.com", "h", false)
-	tok, err := s.CreateAPIToken(ctx, u.ID, "ci", "upw_abcd", []byte("token-hash-1"), time.Time{})
+	tok, err := s.CreateAPIToken(ctx, u.ID, 1, "ci", "upw_abcd", []byte("token-hash-1"), time.Time{})
 	if err != nil || tok.ID == 0 {
 		t.Fatalf("create: %v %+v", err, tok)
 	}
-	if _, err := s.CreateAPIToken(ctx, u.ID, "dup", "upw_abcd", []byte("token-hash-1"), time.Time{}); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateAPIToken(ctx, u.ID, 1, "dup", "upw_abcd", []byte("token-hash-1"), time.Time{}); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate hash: %v", err)
 	}
-	exp, _ := s.CreateAPIToken(ctx, u.ID, "short", "upw_efgh", []byte("token-hash-2"), now.Add(time.Hour))
+	exp, _ := s.CreateAPIToken(ctx, u.ID, 1, "short", "upw_efgh", []byte("token-hash-2"), now.Add(time.Hour))
 	got, gt, err := s.APITokenUser(ctx, []byte("token-hash-1"))
 	if err != nil || got.ID != u.ID || gt.Name != "ci" || !gt.LastUsedAt.IsZero() {
 		t.Fatalf("token user: %v %+v %+v", err, got, gt)
@@ -106,16 +106,20 @@ func TestAPITokens(t *testing.T) {
 	if err := s.DeleteAPIToken(ctx, other.ID, tok.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another user revoked it: %v", err)
 	}
-	if err := s.SetUserDisabled(ctx, u.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.APITokenUser(ctx, []byte("token-hash-1")); !errors.Is(err, ErrNotFound) {
-		t.Errorf("disabled user's token accepted: %v", err)
-	}
 	if err := s.DeleteAPIToken(ctx, u.ID, tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	if list, _ := s.ListAPITokens(ctx, u.ID); len(list) != 1 {
 		t.Errorf("after revoke: %+v", list)
+	}
+	// Disabling ends the user's credentials: the token is refused and gone.
+	if err := s.SetUserDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.APITokenUser(ctx, []byte("token-hash-2")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("disabled user's token accepted: %v", err)
+	}
+	if list, _ := s.ListAPITokens(ctx, u.ID); len(list) != 0 {
+		t.Errorf("after disable: %+v", list)
 	}
 }

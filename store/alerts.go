@@ -175,8 +175,8 @@ func (s *Store) CreateChannel(ctx context.Context, c Channel) (Channel, error) {
 	var out Channel
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO channels (user_id, name, type, settings, enabled, is_default,
-			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		err := tx.QueryRowContext(ctx, `INSERT INTO channels (id, user_id, name, type, settings, enabled, is_default,
+			created_at, updated_at) VALUES (`+nextID("channels")+`, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			c.UserID, c.Name, c.Type, settings, boolInt(c.Enabled), boolInt(c.Default), now, now).Scan(&id)
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("user %d: %w", c.UserID, ErrNotFound)

@@ -156,10 +156,10 @@ func TestMaintainOnce(t *testing.T) {
 	if err := s.SaveChecks(ctx, cs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, u.ID, []byte("old"), now.Add(-time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, u.ID, 1, []byte("old"), now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, u.ID, []byte("live"), now.Add(time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, u.ID, 1, []byte("live"), now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rep, err = s.MaintainOnce(ctx, MaintenanceConfig{HourlyRetention: 36 * 24 * time.Hour, Batch: 1000})
@@ -210,7 +210,7 @@ func TestMaintainLoop(t *testing.T) {
 		t.Errorf("first run after %v, want 1m", d)
 	}
 	for i := range 2 {
-		if err := s.CreateSession(context.Background(), u.ID, []byte{byte(i)}, clk.Now().Add(time.Second)); err != nil {
+		if err := s.CreateSession(context.Background(), u.ID, 1, []byte{byte(i)}, clk.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(time.Minute)

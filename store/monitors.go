@@ -174,11 +174,11 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 	var out Monitor
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (user_id, name, url, method, headers, body,
+		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (id, user_id, name, url, method, headers, body,
 			interval_us, timeout_us, expected_status, follow_redirects, verify_tls, confirmations, paused,
 			created_at, updated_at, status, status_since, fail_streak, reminder_minutes,
 			type, settings, degraded_latency_us, alert_degraded, push_token, regions, quorum)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			VALUES (`+nextID("monitors")+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			m.UserID, m.Name, m.URL, m.Method, headers, m.Body,
 			toMicros(m.Interval), toMicros(m.Timeout), m.ExpectedStatus, boolInt(m.FollowRedirects),
 			boolInt(m.VerifyTLS), m.Confirmations, boolInt(m.Paused),

@@ -2,18 +2,28 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
 
-// CreateSession records a login. Only tokenHash is stored, never the token;
-// ErrNotFound if the user does not exist.
-func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byte, expiresAt time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		tokenHash, userID, toMillis(s.now()), toMillis(expiresAt))
+// CreateSession records a login under the credential version the
+// password was checked against. Only tokenHash is stored, never the token;
+// ErrNotFound if the user does not exist or their credentials changed
+// since (a password reset racing with the login).
+func (s *Store) CreateSession(ctx context.Context, userID, credVersion int64, tokenHash []byte, expiresAt time.Time) error {
+	res, err := s.exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, cred_version)
+		SELECT ?, id, ?, ?, cred_version FROM users WHERE id = ? AND cred_version = ?`,
+		tokenHash, toMillis(s.now()), toMillis(expiresAt), userID, credVersion)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			err = fmt.Errorf("user %d with credential version %d: %w", userID, credVersion, ErrNotFound)
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrNotFound):
 	case isForeignKeyViolation(err):
 		err = fmt.Errorf("user %d: %w", userID, ErrNotFound)
 	case isUniqueViolation(err):
@@ -22,13 +32,14 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byt
 	return fmt.Errorf("store: create session: %w", err)
 }
 
-// SessionUser resolves a session to its user. An expired session and a
-// disabled user both read as ErrNotFound, so callers have one case to
+// SessionUser resolves a session to its user. An expired session, a
+// disabled user and a session from before a credential change all read as
+// ErrNotFound, so callers have one case to
 // handle: log in again.
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (User, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at
+	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`,
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0 AND s.cred_version = u.cred_version`,
 		tokenHash, toMillis(s.now()))
 	u, err := scanUser(row)
 	if err != nil {

@@ -25,14 +25,14 @@ func TestSessions(t *testing.T) {
 		token []byte
 		ttl   time.Duration
 	}{{alice.ID, short, time.Hour}, {alice.ID, long, 48 * time.Hour}, {bob.ID, bobs, 48 * time.Hour}} {
-		if err := s.CreateSession(ctx, c.user, c.token, clk.Now().Add(c.ttl)); err != nil {
+		if err := s.CreateSession(ctx, c.user, 1, c.token, clk.Now().Add(c.ttl)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.CreateSession(ctx, alice.ID, short, clk.Now().Add(time.Hour)); !errors.Is(err, ErrConflict) {
+	if err := s.CreateSession(ctx, alice.ID, 1, short, clk.Now().Add(time.Hour)); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate token: %v, want ErrConflict", err)
 	}
-	if err := s.CreateSession(ctx, 999, []byte("x"), clk.Now().Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+	if err := s.CreateSession(ctx, 999, 1, []byte("x"), clk.Now().Add(time.Hour)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown user: %v, want ErrNotFound", err)
 	}
 
@@ -94,7 +94,11 @@ func TestSessions(t *testing.T) {
 		a, b := []byte("a1"), []byte("a2")
 		other := []byte("b1")
 		for tok, uid := range map[string]int64{"a1": alice.ID, "a2": alice.ID, "b1": bob.ID} {
-			if err := s.CreateSession(ctx, uid, []byte(tok), clk.Now().Add(time.Hour)); err != nil {
+			u, err := s.UserByID(ctx, uid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateSession(ctx, uid, u.CredVersion, []byte(tok), clk.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}

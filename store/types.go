@@ -33,6 +33,10 @@ type User struct {
 	Admin        bool
 	Disabled     bool
 	CreatedAt    time.Time
+	// CredVersion moves on whenever the user's credentials must end
+	// (password change or reset, disable, admin flag change); sessions,
+	// API tokens and JWTs carry the version they were issued under.
+	CredVersion int64
 }
 
 // Monitor is a configured check plus its current state and last result.

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const userColumns = `id, email, password_hash, admin, disabled, created_at`
+const userColumns = `id, email, password_hash, admin, disabled, created_at, cred_version`
 
 // normEmail makes "Bob@Example.com " and "bob@example.com" one account; the
 // UNIQUE index then compares plain bytes.
@@ -24,7 +24,7 @@ type execer interface {
 func scanUser(r rowScanner) (User, error) {
 	var u User
 	var created int64
-	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.CredVersion); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt = fromMillis(created)
@@ -68,8 +68,8 @@ func (s *Store) insertUser(ctx context.Context, q queryer, email, passwordHash s
 	if email == "" {
 		return User{}, errors.New("empty email")
 	}
-	row := q.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, admin, created_at)
-		VALUES (?, ?, ?, ?) RETURNING `+userColumns,
+	row := q.QueryRowContext(ctx, `INSERT INTO users (id, email, password_hash, admin, created_at)
+		VALUES (`+nextID("users")+`, ?, ?, ?, ?) RETURNING `+userColumns,
 		email, passwordHash, boolInt(admin), toMillis(s.now()))
 	u, err := scanUser(row)
 	if isUniqueViolation(err) {
@@ -106,33 +106,113 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 	return u, nil
 }
 
-// SetPassword replaces a user's password hash. Revoking the user's other
-// sessions is the caller's decision (DeleteUserSessions).
+// SetPassword replaces a user's password hash (an admin's or the command
+// line's reset) and ends every credential issued before: the credential
+// version moves on, every session and API token of the user is deleted,
+// and JWTs carrying the old version are refused from now on.
 func (s *Store) SetPassword(ctx context.Context, userID int64, passwordHash string) error {
-	err := execOne(ctx, s.w, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID)
+	return s.ChangePassword(ctx, userID, passwordHash, nil)
+}
+
+// ChangePassword is SetPassword for the user themselves: the session whose
+// token hashes to keepSession (the browser that changed it) stays signed in
+// under the new credential version; every other credential ends.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, passwordHash string, keepSession []byte) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := execOne(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ?`, passwordHash, userID); err != nil {
+			return err
+		}
+		return bumpCredentials(ctx, tx, userID, keepSession)
+	})
 	if err != nil {
 		return fmt.Errorf("store: set password of user %d: %w", userID, err)
 	}
 	return nil
 }
 
-// SetUserDisabled locks an account out or lets it back in. Disabling also
-// ends the user's sessions, so re-enabling does not revive old cookies.
+// SetUserDisabled locks an account out or lets it back in. Either way the
+// credential version moves on and the user's sessions and API tokens end,
+// so re-enabling does not revive anything issued before.
 func (s *Store) SetUserDisabled(ctx context.Context, userID int64, disabled bool) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := execOne(ctx, tx, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), userID); err != nil {
-			return err
+		var was bool
+		if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, userID).Scan(&was); err != nil {
+			return notFound(err)
 		}
-		if !disabled {
+		if was == disabled {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), userID); err != nil {
+			return err
+		}
+		return bumpCredentials(ctx, tx, userID, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("store: set disabled of user %d: %w", userID, err)
 	}
 	return nil
+}
+
+// SetUserAdmin changes a user's admin flag. A change ends the user's
+// credentials like a password reset: a session or token must not keep
+// rights it was not issued with (nor miss ones it gained until re-read).
+func (s *Store) SetUserAdmin(ctx context.Context, userID int64, admin bool) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var was bool
+		if err := tx.QueryRowContext(ctx, `SELECT admin FROM users WHERE id = ?`, userID).Scan(&was); err != nil {
+			return notFound(err)
+		}
+		if was == admin {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ?`, boolInt(admin), userID); err != nil {
+			return err
+		}
+		return bumpCredentials(ctx, tx, userID, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set admin of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// UserCredVersion is a user's current credential version and whether the
+// account is disabled: the cheap read a live connection repeats.
+func (s *Store) UserCredVersion(ctx context.Context, userID int64) (version int64, disabled bool, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT cred_version, disabled FROM users WHERE id = ?`, userID).Scan(&version, &disabled)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: credential version of user %d: %w", userID, notFound(err))
+	}
+	return version, disabled, nil
+}
+
+// bumpCredentials moves a user's credential version on and deletes every
+// session (but keepSession, which is re-stamped with the new version) and
+// every API token of theirs, inside the caller's transaction.
+func bumpCredentials(ctx context.Context, tx *sql.Tx, userID int64, keepSession []byte) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE users SET cred_version = cred_version + 1 WHERE id = ? RETURNING cred_version`,
+		userID).Scan(&v); err != nil {
+		return notFound(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash IS NOT ?`, userID, keepSession); err != nil {
+		return err
+	}
+	if keepSession != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET cred_version = ? WHERE user_id = ? AND token_hash = ?`,
+			v, userID, keepSession); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
+	return err
+}
+
+// nextID is the SQL for a new row's id: one above the highest the table
+// ever had (id_marks, kept by a trigger per table), so a deleted row's id
+// is never handed out again. Without a mark SQLite picks the id (NULL).
+func nextID(table string) string {
+	return `(SELECT high + 1 FROM id_marks WHERE tbl = '` + table + `')`
 }
 
 // execOne runs a write that must hit exactly one row, else ErrNotFound.

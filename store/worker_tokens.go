@@ -33,8 +33,8 @@ func (s *Store) CreateWorkerToken(ctx context.Context, name string, regions []st
 	if createdBy != 0 {
 		by = createdBy
 	}
-	res, err := s.exec(ctx, `INSERT INTO worker_tokens (name, regions, prefix, token_hash, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, name, string(rj), prefix, tokenHash, by, toMillis(t.CreatedAt))
+	res, err := s.exec(ctx, `INSERT INTO worker_tokens (id, name, regions, prefix, token_hash, created_by, created_at)
+		VALUES (`+nextID("worker_tokens")+`, ?, ?, ?, ?, ?, ?)`, name, string(rj), prefix, tokenHash, by, toMillis(t.CreatedAt))
 	switch {
 	case err == nil:
 	case isForeignKeyViolation(err):
