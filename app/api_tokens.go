@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -59,7 +60,13 @@ func (a *App) createToken(r *http.Request, name string, days int) (store.APIToke
 	if days > 0 {
 		exp = a.now().Add(time.Duration(days) * 24 * time.Hour)
 	}
-	t, err := a.st.CreateAPIToken(r.Context(), userFrom(r.Context()).ID, name, prefix, hashToken(tok), exp)
+	// Stamped with the version this request was authenticated under: a
+	// credential that ended meanwhile cannot mint a lasting one.
+	u := userFrom(r.Context())
+	t, err := a.st.CreateAPIToken(r.Context(), u.ID, u.CredVersion, name, prefix, hashToken(tok), exp)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, "", errUnauthorized
+	}
 	return t, tok, err
 }
 

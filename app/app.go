@@ -79,6 +79,7 @@ type App struct {
 	problems problemCache
 	bridge   *checker.Bridge
 	polls    pollLimiter
+	creds    credCache
 }
 
 // New builds the app.

@@ -37,16 +37,24 @@ func userFrom(ctx context.Context) store.User {
 	return u
 }
 
+// jwtClaims are an API JWT's claims: the user's id and the credential
+// version it was issued under (a password change, reset, disable or admin
+// flag change moves the version on and so ends the token).
+type jwtClaims struct {
+	jwt.RegisteredClaims
+	Version int64 `json:"ver"`
+}
+
 // issueToken signs a short-lived API token for a user.
 func (a *App) issueToken(u store.User) (string, time.Time, error) {
 	now := a.now()
 	exp := now.Add(a.cfg.TokenTTL)
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    jwtIssuer,
 		Subject:   strconv.FormatInt(u.ID, 10),
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(exp),
-	})
+	}, Version: u.CredVersion})
 	s, err := tok.SignedString(a.cfg.JWTSecret)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
@@ -84,9 +92,10 @@ func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
 	return a.userFromToken(ctx, raw)
 }
 
-// userFromToken validates a bearer token and loads its (enabled) user.
+// userFromToken validates a bearer token and loads its (enabled) user,
+// whose credential version must still be the token's.
 func (a *App) userFromToken(ctx context.Context, raw string) (store.User, error) {
-	claims := &jwt.RegisteredClaims{}
+	claims := &jwtClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return a.cfg.JWTSecret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(jwtIssuer),
@@ -101,7 +110,7 @@ func (a *App) userFromToken(ctx context.Context, raw string) (store.User, error)
 		return store.User{}, errUnauthorized
 	}
 	u, err := a.st.UserByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.CredVersion != claims.Version)) {
 		return store.User{}, errUnauthorized
 	}
 	return u, err
@@ -120,7 +129,9 @@ func (a *App) startSession(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	tok := base64.RawURLEncoding.EncodeToString(buf)
 	exp := a.now().Add(a.cfg.SessionTTL)
-	if err := a.st.CreateSession(ctx, u.ID, hashToken(tok), exp); err != nil {
+	if err := a.st.CreateSession(ctx, u.ID, u.CredVersion, hashToken(tok), exp); errors.Is(err, store.ErrNotFound) {
+		return errUnauthorized // the password changed while this login was checked
+	} else if err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{

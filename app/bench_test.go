@@ -111,7 +111,7 @@ func benchApp(b *testing.B, dbPath string) (*httptest.Server, *http.Cookie, int6
 		b.Fatal(err)
 	}
 	tok := fmt.Sprintf("bench-session-%d", time.Now().UnixNano())
-	if err := st.CreateSession(ctx, u.ID, hashToken(tok), time.Now().Add(time.Hour)); err != nil {
+	if err := st.CreateSession(ctx, u.ID, 1, hashToken(tok), time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}
 	ms, err := st.ListMonitors(ctx, u.ID)

@@ -157,6 +157,8 @@ func (h *Hub) RevokeUser(userID int64, keepSession string) {
 
 // liveRecheck is how often a live connection re-validates its credentials,
 // so a session revoked elsewhere (another process) ends within this time.
+// The user's credential version is compared every credFresh besides: a
+// password reset from the command line closes the feed within a second.
 const liveRecheck = 30 * time.Second
 
 // live serves the feed over WebSocket to a signed-in page or a bearer token.
@@ -191,12 +193,31 @@ func (a *App) live(w http.ResponseWriter, r *http.Request) {
 	owned := map[int64]bool{}
 	recheck := time.NewTicker(liveRecheck)
 	defer recheck.Stop()
+	version := time.NewTicker(credFresh)
+	defer version.Stop()
+	known := u.CredVersion
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-sub.kick:
 			conn.Close(websocket.StatusPolicyViolation, "session ended")
+			return
+		case <-version.C:
+			v, disabled, err := a.credVersion(ctx, u.ID)
+			if err == nil && v == known && !disabled {
+				continue
+			}
+			if (err != nil && !errors.Is(err, store.ErrNotFound)) || (err == nil && !disabled && a.stillValid(ctx, r)) {
+				// A store hiccup, or the version moved on and this
+				// connection's own credential was carried over (the
+				// session that changed its password): keep going.
+				if err == nil {
+					known = v
+				}
+				continue
+			}
+			conn.Close(websocket.StatusPolicyViolation, "credentials changed")
 			return
 		case <-recheck.C:
 			if !a.stillValid(ctx, r) {

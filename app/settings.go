@@ -73,8 +73,8 @@ func (a *App) settingsErrors(w http.ResponseWriter, r *http.Request, err error, 
 	a.settingsPage(w, r, http.StatusUnprocessableEntity, s)
 }
 
-// changePassword checks the current password and signs out every other
-// session of the user (and their live feeds).
+// changePassword checks the current password and ends every other
+// credential of the user: sessions, API tokens, JWTs and live feeds.
 func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
@@ -95,18 +95,15 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash, err := a.hash.Hash(ctx, next)
-	if err == nil {
-		err = a.st.SetPassword(ctx, u.ID, hash)
-	}
 	keep := currentSession(r)
 	if err == nil {
-		err = a.st.DeleteOtherSessions(ctx, u.ID, keep)
+		err = a.st.ChangePassword(ctx, u.ID, hash, keep)
 	}
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
-	a.hub.RevokeUser(u.ID, string(keep))
+	a.credentialsEnded(u.ID, keep)
 	http.Redirect(w, r, "/settings?m=password", http.StatusSeeOther)
 }
 
@@ -215,9 +212,7 @@ func (a *App) disableUserSubmit(w http.ResponseWriter, r *http.Request) {
 		a.pageError(w, r, err)
 		return
 	}
-	if disabled {
-		a.hub.RevokeUser(id, "")
-	}
+	a.credentialsEnded(id, nil)
 	http.Redirect(w, r, "/settings?m=user-updated#users", http.StatusSeeOther)
 }
 
@@ -236,13 +231,10 @@ func (a *App) resetPasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = a.st.SetPassword(r.Context(), id, hash)
 	}
-	if err == nil {
-		err = a.st.DeleteUserSessions(r.Context(), id)
-	}
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
-	a.hub.RevokeUser(id, "")
+	a.credentialsEnded(id, nil)
 	http.Redirect(w, r, "/settings?m=user-updated#users", http.StatusSeeOther)
 }
