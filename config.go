@@ -39,6 +39,8 @@ type config struct {
 	// who may reach private and loopback addresses, and ranges anyone may.
 	EgressPrivate egress.Mode
 	EgressAllow   []netip.Prefix
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // setting describes one env variable and its flag.
@@ -65,6 +67,7 @@ var (
 	sToken    = setting{"WORKER_TOKEN", "token", "", "worker token (upww_…) from the server's Workers page, with --server"}
 	sEgress   = setting{"EGRESS_PRIVATE", "egress-private", "allow", "who may check or alert private and loopback addresses: allow (everyone), admins (monitors and channels of admins) or deny (no one)"}
 	sEgressOK = setting{"EGRESS_ALLOW", "egress-allow", "", "CIDR ranges checks and alerts may always reach, even under EGRESS_PRIVATE=deny, comma-separated (never metadata or link-local addresses, nor upwatch's own ports)"}
+	sTrusted  = setting{"TRUSTED_PROXIES", "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed, comma-separated CIDRs or addresses (e.g. 127.0.0.1/32,10.0.0.0/8)"}
 )
 
 // parseConfig reads the settings a subcommand uses from env and flags and
@@ -180,5 +183,32 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	if c.EgressAllow, err = egress.ParseAllow(get(sEgressOK)); err != nil {
 		return c, nil, fmt.Errorf("EGRESS_ALLOW: %w", err)
 	}
+	if c.TrustedProxies, err = parsePrefixes(get(sTrusted)); err != nil {
+		return c, nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	return c, fs.Args(), nil
+}
+
+// parsePrefixes reads comma-separated CIDRs; a bare address is one host.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (like 10.0.0.0/8) or an IP address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -164,7 +164,7 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK, sTrusted)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// HTTPS workers join through the bridge, on this server's own port.
 	bridge := checker.NewBridge(q, checker.BridgeConfig{Logger: log})
 	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions},
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions,
+		TrustedProxies: cfg.TrustedProxies},
 		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Bridge: bridge, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in

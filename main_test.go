@@ -303,14 +303,15 @@ func waitStatusNow(t *testing.T, s *server, token string, id int64) string {
 func TestConfigErrorsNameTheSetting(t *testing.T) {
 	base := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATABASE_URL": filepath.Join(t.TempDir(), "x.db")}
 	cases := map[string]map[string]string{
-		"PORT":           {"PORT": "eighty"},
-		"CHECK_INTERVAL": {"CHECK_INTERVAL": "5"},
-		"LOG_LEVEL":      {"LOG_LEVEL": "loud"},
-		"REDIS_URL":      {"REDIS_URL": "http://x"},
-		"JWT_SECRET":     {"JWT_SECRET": "short"},
-		"DATABASE_URL":   {"DATABASE_URL": ":memory:"},
-		"EGRESS_PRIVATE": {"EGRESS_PRIVATE": "sometimes"},
-		"EGRESS_ALLOW":   {"EGRESS_ALLOW": "10.0.0.0/40"},
+		"PORT":            {"PORT": "eighty"},
+		"CHECK_INTERVAL":  {"CHECK_INTERVAL": "5"},
+		"LOG_LEVEL":       {"LOG_LEVEL": "loud"},
+		"REDIS_URL":       {"REDIS_URL": "http://x"},
+		"JWT_SECRET":      {"JWT_SECRET": "short"},
+		"DATABASE_URL":    {"DATABASE_URL": ":memory:"},
+		"EGRESS_PRIVATE":  {"EGRESS_PRIVATE": "sometimes"},
+		"EGRESS_ALLOW":    {"EGRESS_ALLOW": "10.0.0.0/40"},
+		"TRUSTED_PROXIES": {"TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
 	}
 	for name, over := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -333,6 +334,17 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 	// Flags override env.
 	if err := run(context.Background(), []string{"--port", "x"}, env(base), nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "PORT") {
 		t.Errorf("flag --port x: %v", err)
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes(" 10.1.2.3/8, 127.0.0.1 ,::1, ::ffff:192.0.2.1/120,")
+	want := "[10.0.0.0/8 127.0.0.1/32 ::1/128 192.0.2.0/24]"
+	if err != nil || fmt.Sprint(got) != want {
+		t.Errorf("parsePrefixes = %v, %v; want %s", got, err, want)
+	}
+	if got, err := parsePrefixes(""); err != nil || len(got) != 0 {
+		t.Errorf("empty: %v %v", got, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -41,6 +42,10 @@ type Config struct {
 	// DefaultRegions are where monitors without regions of their own are
 	// checked from (the checker's defaults).
 	DefaultRegions []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (sign-in throttling per client address); none: the peer's
+	// address is the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Deps are the app's collaborators.

@@ -147,7 +147,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, errBadLogin) || (errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests) {
 		status, msg := http.StatusUnauthorized, "Wrong email or password."
 		if !errors.Is(err, errBadLogin) {
-			status, msg = ae.Status, "Too many failed sign-ins. Wait a few minutes and try again."
+			status, msg = ae.Status, "Too many failed sign-ins. Try again in "+w.Header().Get("Retry-After")+" s."
 		}
 		a.render(w, r, status, views.LoginPage(views.AuthForm{Page: a.page(r, "Sign in"), Email: email, Next: next, Error: msg}))
 		return

@@ -79,11 +79,27 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
 	cur, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
-	if ok, err := a.hash.Verify(ctx, cur, u.PasswordHash); err != nil {
-		a.pageError(w, r, err)
-		return
-	} else if !ok {
+	// Throttled like a sign-in: a stolen session must not guess the
+	// password it would need to take the account over.
+	err := a.throttled(r, w, u.Email, func() error {
+		if ok, err := a.hash.Verify(ctx, cur, u.PasswordHash); err != nil {
+			return err
+		} else if !ok {
+			return errBadLogin
+		}
+		return nil
+	})
+	var ae *apiError
+	switch {
+	case errors.Is(err, errBadLogin):
 		a.settingsErrors(w, r, FieldErrors{{Field: "current_password", Message: "is not your current password"}}, views.SettingsPage{})
+		return
+	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+		a.settingsErrors(w, r, FieldErrors{{Field: "current_password", Message: "was wrong too often: try again in " +
+			w.Header().Get("Retry-After") + " s"}}, views.SettingsPage{})
+		return
+	case err != nil:
+		a.pageError(w, r, err)
 		return
 	}
 	if msg := checkPassword(next); msg != "" {
