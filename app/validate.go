@@ -126,12 +126,17 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 			fe.add(f, "is only for http monitors")
 		}
 	}
+	// Secrets the edit takes over from the stored settings: they must not
+	// follow a change of the monitor's URL to a new host (below).
+	var kept []string
+	prevURL := m.URL
 	switch t, _ := checker.LookupType(m.Type); {
 	case in.Settings != nil || m.Type != prevType || creating:
 		raw := json.RawMessage("{}")
 		if in.Settings != nil {
 			raw = *in.Settings
-			if m.Type == prevType {
+			if m.Type == prevType && !creating {
+				kept = settings.KeptSecrets(t.Fields, raw, m.Settings)
 				raw = settings.Merge(t.Fields, raw, m.Settings) // a redacted secret sent back keeps its value
 			}
 		}
@@ -178,6 +183,15 @@ func applyMonitor(m store.Monitor, in monitorInput, creating bool) (store.Monito
 	if isHTTP && (creating || in.URL != nil || prevType != m.Type) {
 		if msg := checkURL(m.URL); msg != "" {
 			fe.add("url", "%s", msg)
+		}
+	}
+	if isHTTP && !creating && prevType == m.Type && m.URL != prevURL {
+		if in.Settings == nil {
+			t, _ := checker.LookupType(m.Type)
+			kept = settings.KeptSecrets(t.Fields, nil, m.Settings)
+		}
+		for _, e := range settings.MovedSecrets(kept, "url") {
+			fe.add("settings."+e.Field, "%s", e.Message)
 		}
 	}
 	timeoutSet := in.TimeoutSeconds != nil

@@ -14,7 +14,7 @@ import (
 
 func slackInfo() TypeInfo {
 	return TypeInfo{Type: TypeSlack, Label: "Slack", Fields: []FieldInfo{
-		{Name: "webhook_url", Label: "Webhook URL", Kind: KindURL, Required: true, Secret: true,
+		{Name: "webhook_url", Label: "Webhook URL", Kind: KindURL, Required: true, Secret: true, Destination: true,
 			Help: "Incoming webhook URL from a Slack app (https://hooks.slack.com/services/…). Slack-compatible webhooks (Mattermost, Rocket.Chat) work too."},
 	}}
 }
@@ -74,7 +74,7 @@ func slackEscape(s string) string {
 
 func discordInfo() TypeInfo {
 	return TypeInfo{Type: TypeDiscord, Label: "Discord", Fields: []FieldInfo{
-		{Name: "webhook_url", Label: "Webhook URL", Kind: KindURL, Required: true, Secret: true,
+		{Name: "webhook_url", Label: "Webhook URL", Kind: KindURL, Required: true, Secret: true, Destination: true,
 			Help: "Channel settings → Integrations → Webhooks → Copy Webhook URL."},
 	}}
 }
@@ -180,7 +180,7 @@ func discordEscape(s string) string {
 
 func teamsInfo() TypeInfo {
 	return TypeInfo{Type: TypeTeams, Label: "Microsoft Teams", Fields: []FieldInfo{
-		{Name: "webhook_url", Label: "Workflow webhook URL", Kind: KindURL, Required: true, Secret: true,
+		{Name: "webhook_url", Label: "Workflow webhook URL", Kind: KindURL, Required: true, Secret: true, Destination: true,
 			Help: "URL of a Teams workflow \"Post to a channel when a webhook request is received\"."},
 	}}
 }

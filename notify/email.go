@@ -35,8 +35,8 @@ const (
 
 func emailInfo() TypeInfo {
 	return TypeInfo{Type: TypeEmail, Label: "Email (SMTP)", Fields: []FieldInfo{
-		{Name: "host", Label: "SMTP host", Kind: KindText, Required: true, Help: "e.g. smtp.example.com"},
-		{Name: "port", Label: "Port", Kind: KindNumber, Help: "Empty: 587 for STARTTLS, 465 for TLS, 25 for none."},
+		{Name: "host", Label: "SMTP host", Kind: KindText, Required: true, Destination: true, Help: "e.g. smtp.example.com"},
+		{Name: "port", Label: "Port", Kind: KindNumber, Destination: true, Help: "Empty: 587 for STARTTLS, 465 for TLS, 25 for none."},
 		{Name: "tls", Label: "Encryption", Kind: KindSelect, Options: []string{emailSTARTTLS, emailTLS, emailNone}, Default: emailSTARTTLS,
 			Help: "starttls: upgrade the connection (fails if the server does not offer it); tls: implicit TLS; none: unencrypted, and no login except to localhost."},
 		{Name: "username", Label: "Username", Kind: KindText},

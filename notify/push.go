@@ -14,7 +14,7 @@ import (
 
 func ntfyInfo() TypeInfo {
 	return TypeInfo{Type: TypeNtfy, Label: "ntfy", Fields: []FieldInfo{
-		{Name: "server_url", Label: "Server URL", Kind: KindURL, Default: "https://ntfy.sh",
+		{Name: "server_url", Label: "Server URL", Kind: KindURL, Default: "https://ntfy.sh", Destination: true,
 			Help: "Your ntfy server; leave empty for ntfy.sh."},
 		{Name: "topic", Label: "Topic", Kind: KindText, Required: true,
 			Help: "Letters, digits, _ and -. On a public server the topic name is the only secret: make it hard to guess."},
@@ -104,7 +104,7 @@ func checkToken(errs *FieldErrors, field, s string) {
 
 func gotifyInfo() TypeInfo {
 	return TypeInfo{Type: TypeGotify, Label: "Gotify", Fields: []FieldInfo{
-		{Name: "server_url", Label: "Server URL", Kind: KindURL, Required: true,
+		{Name: "server_url", Label: "Server URL", Kind: KindURL, Required: true, Destination: true,
 			Help: "Your Gotify server, e.g. https://gotify.example.com."},
 		{Name: "app_token", Label: "Application token", Kind: KindPassword, Required: true, Secret: true,
 			Help: "Token of a Gotify application (Apps → Create application)."},

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/upwatch/upwatch/settings"
 )
 
 // Redacted stands for a hidden secret in Redact's output; MergeSecrets
@@ -104,7 +107,9 @@ func redactURL(s string) string {
 // back the redacted form of a secret (as the form or API client received
 // it from Redact), the old secret is kept. A new value containing Redacted
 // that is not exactly the old redaction (e.g. a placeholder with a changed
-// host) is a FieldError: the user must type the secret again. Other fields
+// host) is a FieldError: the user must type the secret again. So is every
+// secret kept this way when a destination field (URL, server, host, port)
+// changes: a stored secret is never sent to a new destination. Other fields
 // pass through untouched; validate the result with New.
 func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error) {
 	def, ok := lookup(typ)
@@ -121,6 +126,7 @@ func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error)
 		oldObj = map[string]json.RawMessage{}
 	}
 	var errs FieldErrors
+	var kept []string // secret fields that took a stored value over
 	for _, f := range def.info.Fields {
 		nv, ok := newObj[f.Name]
 		if !ok || !f.Secret {
@@ -138,6 +144,9 @@ func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error)
 				}
 				if ov, ok := lookupHeader(om, k); ok && ov != "" && v == redactValue(f, ov) {
 					nm[k] = ov
+					if !slices.Contains(kept, f.Name) {
+						kept = append(kept, f.Name)
+					}
 				} else {
 					errs.Add(f.Name, "%s holds a hidden value: enter it again", clean(k, 40))
 				}
@@ -152,9 +161,13 @@ func MergeSecrets(typ string, old, new json.RawMessage) (json.RawMessage, error)
 		_ = json.Unmarshal(oldObj[f.Name], &oldS) // absent or invalid: nothing to keep
 		if oldS != "" && newS == redactValue(f, oldS) {
 			newObj[f.Name] = oldObj[f.Name]
+			kept = append(kept, f.Name)
 		} else {
 			errs.Add(f.Name, "holds a hidden value: enter it again")
 		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, settings.MovedSecrets(kept, settings.ChangedDestination(def.info.Fields, oldObj, newObj))...)
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -78,17 +78,49 @@ func TestRedactEdgeCases(t *testing.T) {
 	}
 }
 
+// TestMergeSecretsStayPut is the attack: change a channel's destination
+// while sending a redacted secret back, and the stored secret would be
+// delivered to the new destination. Every kept secret must be typed again.
+func TestMergeSecretsStayPut(t *testing.T) {
+	v := validSettings()
+	for _, tc := range []struct {
+		typ, new, field string // field: "" when the edit is fine
+	}{
+		// webhook: a new URL with the headers' placeholders
+		{TypeWebhook, `{"url":"https://evil.example/x","headers":{"Authorization":"••••cdef","X-Env":"prod"}}`, "headers"},
+		{TypeWebhook, `{"url":"https://hooks.example.com/other","headers":{"Authorization":"••••cdef"}}`, "headers"},
+		{TypeWebhook, `{"url":"https://evil.example/x","headers":{"Authorization":"Bearer new","X-Env":"prod"}}`, ""},
+		{TypeWebhook, `{"url":"https://hooks.example.com/••••cret","headers":{"Authorization":"••••cdef"}}`, ""},
+		// gotify: a new server with the app token's placeholder
+		{TypeGotify, `{"server_url":"https://evil.example","app_token":"••••"}`, "app_token"},
+		{TypeGotify, `{"server_url":"https://evil.example","app_token":"NewToken123"}`, ""},
+		{TypeGotify, `{"server_url":"https://gotify.example.com","app_token":"••••","priority":3}`, ""},
+		// ntfy: the default server is ntfy.sh; naming another one moves the token
+		{TypeNtfy, `{"server_url":"https://evil.example","topic":"upwatch-alerts","token":"••••1234"}`, "token"},
+		{TypeNtfy, `{"server_url":"https://ntfy.sh","topic":"upwatch-alerts","token":"••••1234"}`, ""},
+		// email: host or port
+		{TypeEmail, `{"host":"smtp.evil.example","port":587,"password":"••••","to":["ops@example.com"]}`, "password"},
+		{TypeEmail, `{"host":"smtp.example.com","port":2525,"password":"••••","to":["ops@example.com"]}`, "password"},
+		{TypeEmail, `{"host":"smtp.example.com","port":587,"password":"••••","to":["x@example.com"]}`, ""},
+	} {
+		_, err := MergeSecrets(tc.typ, json.RawMessage(v[tc.typ]), json.RawMessage(tc.new))
+		if fieldOf(err) != tc.field {
+			t.Errorf("%s %s: err = %v, want field %q", tc.typ, tc.new, err, tc.field)
+		}
+	}
+}
+
 func TestMergeSecrets(t *testing.T) {
 	old := json.RawMessage(validSettings()[TypeWebhook])
 
 	// A changed secret replaces the old one; a placeholder keeps it, even
 	// when the header name's case changed.
 	merged, err := MergeSecrets(TypeWebhook, old, json.RawMessage(
-		`{"url":"https://hooks.example.com/new","headers":{"authorization":"••••cdef","X-Env":"staging"}}`))
+		`{"url":"https://hooks.example.com/••••cret","headers":{"authorization":"••••cdef","X-Env":"staging"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"url":"https://hooks.example.com/new","headers":{"authorization":"Bearer sk_live_1234567890abcdef","X-Env":"staging"}}`
+	want := `{"url":"https://hooks.example.com/upwatch?key=secretsecretsecret","headers":{"authorization":"Bearer sk_live_1234567890abcdef","X-Env":"staging"}}`
 	if !reflect.DeepEqual(decodeMap(t, merged), decodeMap(t, json.RawMessage(want))) {
 		t.Fatalf("merged %s, want %s", merged, want)
 	}

@@ -16,7 +16,7 @@ import (
 
 func webhookInfo() TypeInfo {
 	return TypeInfo{Type: TypeWebhook, Label: "Webhook", Fields: []FieldInfo{
-		{Name: "url", Label: "URL", Kind: KindURL, Required: true, Secret: true,
+		{Name: "url", Label: "URL", Kind: KindURL, Required: true, Secret: true, Destination: true,
 			Help: "Endpoint that receives the alert."},
 		{Name: "method", Label: "Method", Kind: KindSelect, Options: []string{http.MethodPost, http.MethodPut}, Default: http.MethodPost},
 		{Name: "headers", Label: "Headers", Kind: KindMap, Secret: true,

@@ -35,14 +35,19 @@ const (
 
 // FieldInfo describes one settings field.
 type FieldInfo struct {
-	Name     string   `json:"name"`  // settings key
-	Label    string   `json:"label"` // form label
-	Kind     string   `json:"kind"`  // one of the Kind constants
-	Required bool     `json:"required"`
-	Secret   bool     `json:"secret"`            // redacted in output, kept when an edit sends the redacted value back
-	Default  string   `json:"default,omitempty"` // what an absent value means, as text
-	Options  []string `json:"options,omitempty"` // for KindSelect
-	Help     string   `json:"help,omitempty"`
+	Name     string `json:"name"`  // settings key
+	Label    string `json:"label"` // form label
+	Kind     string `json:"kind"`  // one of the Kind constants
+	Required bool   `json:"required"`
+	Secret   bool   `json:"secret"` // redacted in output, kept when an edit sends the redacted value back
+	// Destination marks where the settings' secrets are sent (a URL, a
+	// server, a host or port): an edit that changes it must enter every
+	// secret again, so a redacted value sent back cannot carry the stored
+	// secret to a new place (see MovedSecrets).
+	Destination bool     `json:"destination,omitempty"`
+	Default     string   `json:"default,omitempty"` // what an absent value means, as text
+	Options     []string `json:"options,omitempty"` // for KindSelect
+	Help        string   `json:"help,omitempty"`
 }
 
 // FieldError names one settings field at fault, in words fit for a form.
@@ -369,4 +374,83 @@ func Merge(fields []FieldInfo, edited, old json.RawMessage) json.RawMessage {
 		return edited
 	}
 	return out
+}
+
+// ChangedDestination names the first destination field (FieldInfo.Destination)
+// whose value differs between old and edited settings objects, or "".
+// Absent, empty and the field's default are one value.
+func ChangedDestination(fields []FieldInfo, old, edited map[string]json.RawMessage) string {
+	for _, f := range fields {
+		if f.Destination && effectiveValue(f, old) != effectiveValue(f, edited) {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// effectiveValue is a field's value in canonical JSON, absent and empty
+// reading as the default.
+func effectiveValue(f FieldInfo, obj map[string]json.RawMessage) string {
+	def := "default:" + f.Default
+	v, ok := obj[f.Name]
+	if !ok {
+		return def
+	}
+	var x any
+	if json.Unmarshal(v, &x) != nil {
+		return "raw:" + string(v)
+	}
+	if s, ok := x.(string); ok && (strings.TrimSpace(s) == "" || strings.TrimSpace(s) == f.Default) {
+		return def
+	}
+	b, _ := json.Marshal(x)
+	return string(b)
+}
+
+// MovedSecrets is the rule that keeps secrets where they were entered:
+// when destination (a field name, or a caller's own top-level field such
+// as a monitor's url) changed, every secret in kept — those whose value was
+// taken over from the stored settings instead of being typed anew — is an
+// error naming that secret field.
+func MovedSecrets(kept []string, destination string) FieldErrors {
+	if destination == "" {
+		return nil
+	}
+	var errs FieldErrors
+	for _, k := range kept {
+		if k == destination {
+			continue // a destination sent back redacted is unchanged, by definition
+		}
+		errs.Add(k, "holds a hidden value: enter it again, since %s changed (a stored secret is never sent to a new destination)", destination)
+	}
+	return errs
+}
+
+// KeptSecrets lists the secret fields whose value an edit takes over from
+// old: sent back as Redacted, or — when the edit sends no settings at all
+// (edited nil) — every non-empty stored secret.
+func KeptSecrets(fields []FieldInfo, edited, old json.RawMessage) []string {
+	prev, fe := ParseObject(old)
+	if fe != nil {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if edited != nil {
+		if obj, fe = ParseObject(edited); fe != nil {
+			return nil
+		}
+	}
+	var kept []string
+	for _, f := range fields {
+		p, ok := prev[f.Name]
+		if !f.Secret || !ok || string(p) == `""` {
+			continue
+		}
+		if edited == nil {
+			kept = append(kept, f.Name)
+		} else if v, ok := obj[f.Name]; ok && string(v) == `"`+Redacted+`"` {
+			kept = append(kept, f.Name)
+		}
+	}
+	return kept
 }

@@ -59,3 +59,47 @@ func TestRedactMerge(t *testing.T) {
 		t.Errorf("Merge without a stored secret = %s", got)
 	}
 }
+
+func TestSecretsAndDestinations(t *testing.T) {
+	fields := []FieldInfo{
+		{Name: "server", Kind: KindURL, Default: "https://default.example", Destination: true},
+		{Name: "port", Kind: KindNumber, Destination: true},
+		{Name: "token", Kind: KindPassword, Secret: true},
+		{Name: "topic", Kind: KindText},
+	}
+	obj := func(s string) map[string]json.RawMessage {
+		o, fe := ParseObject(json.RawMessage(s))
+		if fe != nil {
+			t.Fatal(fe)
+		}
+		return o
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{`{}`, `{"server":"https://default.example"}`, ""},
+		{`{"server":""}`, `{}`, ""},
+		{`{"topic":"a"}`, `{"topic":"b"}`, ""},
+		{`{}`, `{"server":"https://evil.example"}`, "server"},
+		{`{"port":25}`, `{"port":26}`, "port"},
+		{`{"port":25}`, `{}`, "port"},
+	} {
+		if got := ChangedDestination(fields, obj(c.old), obj(c.new)); got != c.want {
+			t.Errorf("ChangedDestination(%s, %s) = %q, want %q", c.old, c.new, got, c.want)
+		}
+	}
+	old := json.RawMessage(`{"token":"s3cret","topic":"t"}`)
+	if got := KeptSecrets(fields, json.RawMessage(`{"token":"`+Redacted+`"}`), old); len(got) != 1 || got[0] != "token" {
+		t.Errorf("placeholder sent back: %v", got)
+	}
+	if got := KeptSecrets(fields, json.RawMessage(`{"token":"new"}`), old); len(got) != 0 {
+		t.Errorf("typed anew: %v", got)
+	}
+	if got := KeptSecrets(fields, nil, old); len(got) != 1 {
+		t.Errorf("settings not sent: %v", got)
+	}
+	if errs := MovedSecrets([]string{"token"}, "server"); len(errs) != 1 || errs[0].Field != "token" {
+		t.Errorf("MovedSecrets = %v", errs)
+	}
+	if errs := MovedSecrets([]string{"token"}, ""); len(errs) != 0 {
+		t.Errorf("no destination change: %v", errs)
+	}
+}
