@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,12 +163,36 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: only a local path is
+// taken — one "/" then no second "/" or "\\" (which browsers read as
+// another host), no control characters (browsers drop tabs and line breaks,
+// so "/\t/evil.example" becomes "//evil.example"), no scheme or host, and
+// the same again once percent-decoded. Anything else becomes "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !localPath(next) {
+		return "/"
+	}
+	dec, err := url.PathUnescape(next)
+	if err != nil || !localPath(dec) {
 		return "/"
 	}
 	return next
+}
+
+func localPath(p string) bool {
+	if len(p) == 0 || p[0] != '/' || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	if len(p) > 1 && p[1] == '/' {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.Opaque == ""
 }
 
 func (a *App) logout(w http.ResponseWriter, r *http.Request) {
