@@ -78,6 +78,7 @@ func TestDashboardFlow(t *testing.T) {
 	base := startServer(t)
 	ctx := newBrowser(t, false)
 	dl := watchDialogs(t, ctx)
+	csp := watchCSP(t, ctx)
 
 	// First run: the overview sends a new user to setup.
 	do(t, ctx, "open", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`input[name="password_confirm"]`)))
@@ -125,6 +126,7 @@ func TestDashboardFlow(t *testing.T) {
 		t.Fatal("the overview reloaded instead of updating live")
 	}
 	noScriptRan(t, ctx, dl)
+	csp.none(t, ctx, "overview (live updates)")
 	screenshot(t, ctx, "overview-light")
 
 	// The monitor page: the target fails, the page turns DOWN live and an
@@ -141,6 +143,7 @@ func TestDashboardFlow(t *testing.T) {
 	if text := eval[string](t, ctx, `document.querySelector("#incidents").innerText`); !strings.Contains(text, "503") {
 		t.Errorf("incident does not show the status code:\n%s", text)
 	}
+	csp.none(t, ctx, "monitor page (live updates)")
 	screenshot(t, ctx, "monitor-down-light")
 
 	// Pause, then delete (confirming the dialog).
@@ -180,6 +183,8 @@ func TestDashboardFlow(t *testing.T) {
 	do(t, ctx, "channels", chromedp.Navigate(base+"/channels"), chromedp.WaitVisible(chromedp.CSS(`a[href="/channels/new"]`)))
 	screenshot(t, ctx, "channels-light")
 	noScriptRan(t, ctx, dl)
+	csp.none(t, ctx, "settings, channel pages, confirm dialogs")
+	csp.proves(t, ctx)
 
 	// The same pages in dark mode, signed in from a second browser.
 	dark := newBrowser(t, true)
