@@ -149,6 +149,64 @@ func (a *App) apiMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))
 }
 
+// apiChangePassword changes the caller's own password (the current one is
+// checked, throttled like a sign-in) and ends every other credential of
+// theirs: sessions (but this request's own, if it came with the cookie),
+// API tokens and JWTs. The answer is a fresh JWT to go on with.
+func (a *App) apiChangePassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	u := userFrom(ctx)
+	err := a.throttled(r, w, u.Email, func() error {
+		if ok, err := a.hash.Verify(ctx, in.CurrentPassword, u.PasswordHash); err != nil {
+			return err
+		} else if !ok {
+			return errBadLogin
+		}
+		return nil
+	})
+	if errors.Is(err, errBadLogin) {
+		err = FieldErrors{{Field: "current_password", Message: "is not your current password"}}
+	} else if err == nil {
+		if msg := checkPassword(in.NewPassword); msg != "" {
+			err = FieldErrors{{Field: "new_password", Message: msg}}
+		}
+	}
+	var hash string
+	if err == nil {
+		hash, err = a.hash.Hash(ctx, in.NewPassword)
+	}
+	var keep []byte
+	if r.Header.Get("Authorization") == "" {
+		keep = currentSession(r)
+	}
+	if err == nil {
+		err = a.st.ChangePassword(ctx, u.ID, hash, keep)
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.credentialsEnded(u.ID, keep)
+	if u, err = a.st.UserByID(ctx, u.ID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	tok, exp, err := a.issueToken(u)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires_at": exp})
+}
+
 // CreateUser validates and creates an account from the command line; the
 // first account is always an admin.
 func CreateUser(ctx context.Context, st *store.Store, email, password string, admin bool) (store.User, error) {

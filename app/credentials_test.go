@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/upwatch/upwatch/store"
 )
 
 // bobCreds creates bob (by the admin) and gives him every kind of
@@ -86,6 +89,28 @@ func TestCredentialsEnd(t *testing.T) {
 			t.Error("the session that changed the password was signed out")
 		}
 		// Back to the old password for the next cases.
+		if _, err := ResetPassword(ctx, e.st, "bob@example.com", "bobpassword"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("own password change through the API", func(t *testing.T) {
+		c := freshCreds(t, e, "bobpassword", bob.id)
+		var p problem
+		r := e.do(t, "POST", "/api/v1/me/password", c.jwt, `{"current_password":"wrong","new_password":"bobpassword3"}`)
+		r.json(t, &p)
+		if r.code != 422 || p.Field != "current_password" {
+			t.Fatalf("wrong current password: %d %s", r.code, r.body)
+		}
+		r = e.do(t, "POST", "/api/v1/me/password", c.jwt, `{"current_password":"bobpassword","new_password":"bobpassword3"}`)
+		var out struct{ Token string }
+		r.json(t, &out)
+		if r.code != 200 || out.Token == "" {
+			t.Fatalf("API password change: %d %s", r.code, r.body)
+		}
+		assertEnded(t, e, c)
+		if r := e.do(t, "GET", "/api/v1/me", out.Token, ""); r.code != 200 {
+			t.Errorf("the JWT the change answered with: %d", r.code)
+		}
 		if _, err := ResetPassword(ctx, e.st, "bob@example.com", "bobpassword"); err != nil {
 			t.Fatal(err)
 		}
@@ -181,5 +206,51 @@ func TestLiveFeedEndsWithCredentials(t *testing.T) {
 	defer cancel2()
 	if err := wsjson.Read(ctx2, conn2, &ev); err == nil || ctx2.Err() != nil {
 		t.Errorf("live feed not closed at once on disable (%v, %v)", err, ctx2.Err())
+	}
+}
+
+// TestLiveFeedOfTheChangingSession: after a password change on the
+// settings page, the other session's live feed closes and the feed of the
+// session that made the change keeps receiving events.
+func TestLiveFeedOfTheChangingSession(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signup(t)
+	var m monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", admin, `{"name":"mine","url":"http://127.0.0.1:9/"}`).json(t, &m)
+	here, there := login(t, e, "owner@example.com", "password123"), login(t, e, "owner@example.com", "password123")
+	u, _ := url.Parse(e.srv.URL)
+	dial := func(c *http.Client) *websocket.Conn {
+		t.Helper()
+		hdr := http.Header{}
+		for _, ck := range c.Jar.Cookies(u) {
+			hdr.Add("Cookie", ck.String())
+		}
+		conn, _, err := dialLive(t, e, hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		return conn
+	}
+	mine, theirs := dial(here), dial(there)
+	code, _, _ := post(t, here, e.srv.URL+"/settings/password", url.Values{"current_password": {"password123"},
+		"new_password": {"password456"}, "new_password_confirm": {"password456"}})
+	if code != 303 {
+		t.Fatalf("password change: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var ev LiveEvent
+	if err := wsjson.Read(ctx, theirs, &ev); err == nil || ctx.Err() != nil {
+		t.Errorf("the other session's feed stayed open (%v, %v)", err, ctx.Err())
+	}
+	// Let the per-second version check run on the kept feed.
+	e.clock.Add(2 * credFresh)
+	time.Sleep(credFresh + credFresh/2)
+	e.app.hub.Published([]store.Check{{MonitorID: m.ID, Region: "local", At: time.Now(), OK: true}}, nil)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	if err := wsjson.Read(ctx2, mine, &ev); err != nil || ev.MonitorID != m.ID {
+		t.Errorf("the changing session's feed: %+v, %v", ev, err)
 	}
 }

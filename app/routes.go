@@ -13,6 +13,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/auth/login", a.apiLogin)
 	mux.HandleFunc("POST /api/v1/users", a.requireAPI(a.apiCreateUser))
 	mux.HandleFunc("GET /api/v1/me", a.requireAPI(a.apiMe))
+	mux.HandleFunc("POST /api/v1/me/password", a.requireAPI(a.apiChangePassword))
 
 	mux.HandleFunc("POST /api/v1/monitors", a.requireAPI(a.apiCreateMonitor))
 	mux.HandleFunc("GET /api/v1/monitors", a.requireAPI(a.apiListMonitors))
