@@ -254,3 +254,21 @@ func TestLiveFeedOfTheChangingSession(t *testing.T) {
 		t.Errorf("the changing session's feed: %+v, %v", ev, err)
 	}
 }
+
+// TestMonitorIDNotReused: the newest monitor is deleted; another user's
+// next monitor gets a new id, so nothing addressed to the old id (a result
+// in flight, a live event, a link) reaches it.
+func TestMonitorIDNotReused(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signup(t)
+	bob := bobCreds(t, e, admin)
+	var gone, theirs monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", admin, `{"name":"a","url":"http://127.0.0.1:9/"}`).json(t, &gone)
+	if r := e.do(t, "DELETE", "/api/v1/monitors/"+itoa(gone.ID), admin, ""); r.code != 204 {
+		t.Fatalf("delete: %d", r.code)
+	}
+	e.do(t, "POST", "/api/v1/monitors", bob.jwt, `{"name":"b","url":"http://127.0.0.1:9/"}`).json(t, &theirs)
+	if theirs.ID == gone.ID || theirs.ID == 0 {
+		t.Errorf("bob's new monitor got id %d, the deleted one had %d", theirs.ID, gone.ID)
+	}
+}
