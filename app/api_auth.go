@@ -164,14 +164,7 @@ func (a *App) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	u := userFrom(ctx)
-	err := a.throttled(r, w, u.Email, func() error {
-		if ok, err := a.hash.Verify(ctx, in.CurrentPassword, u.PasswordHash); err != nil {
-			return err
-		} else if !ok {
-			return errBadLogin
-		}
-		return nil
-	})
+	err := a.checkCurrentPassword(r, w, u, in.CurrentPassword)
 	if errors.Is(err, errBadLogin) {
 		err = FieldErrors{{Field: "current_password", Message: "is not your current password"}}
 	} else if err == nil {

@@ -2,8 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/upwatch/upwatch/store"
 )
 
 // credFresh is how long a live connection trusts a user's credential
@@ -62,4 +66,37 @@ func (a *App) credentialsEnded(userID int64, keepSession []byte) {
 	delete(a.creds.m, userID)
 	a.creds.mu.Unlock()
 	a.hub.RevokeUser(userID, string(keepSession))
+}
+
+// credsStillHold is a live feed's check each credFresh: the user's
+// credential version is still the one the feed knows (*known), or it moved
+// on and the feed's own credential was carried over (the session that
+// changed its own password), which then becomes the known version. A
+// failed read keeps the feed open; the periodic full recheck decides.
+func (a *App) credsStillHold(ctx context.Context, r *http.Request, userID int64, known *int64) bool {
+	v, disabled, err := a.credVersion(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && disabled):
+		return false
+	case err != nil || v == *known:
+		return true
+	case !a.stillValid(ctx, r):
+		return false
+	}
+	*known = v
+	return true
+}
+
+// checkCurrentPassword verifies a signed-in user's current password
+// (before a change), throttled like a sign-in, so that a stolen session
+// cannot guess the password it would need to take the account over:
+// errBadLogin when wrong, a 429 apiError (Retry-After set) when throttled.
+func (a *App) checkCurrentPassword(r *http.Request, w http.ResponseWriter, u store.User, password string) error {
+	return a.throttled(r, w, u.Email, func() error {
+		ok, err := a.hash.Verify(r.Context(), password, u.PasswordHash)
+		if err == nil && !ok {
+			err = errBadLogin
+		}
+		return err
+	})
 }

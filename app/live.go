@@ -204,21 +204,10 @@ func (a *App) live(w http.ResponseWriter, r *http.Request) {
 			conn.Close(websocket.StatusPolicyViolation, "session ended")
 			return
 		case <-version.C:
-			v, disabled, err := a.credVersion(ctx, u.ID)
-			if err == nil && v == known && !disabled {
-				continue
+			if !a.credsStillHold(ctx, r, u.ID, &known) {
+				conn.Close(websocket.StatusPolicyViolation, "credentials changed")
+				return
 			}
-			if (err != nil && !errors.Is(err, store.ErrNotFound)) || (err == nil && !disabled && a.stillValid(ctx, r)) {
-				// A store hiccup, or the version moved on and this
-				// connection's own credential was carried over (the
-				// session that changed its password): keep going.
-				if err == nil {
-					known = v
-				}
-				continue
-			}
-			conn.Close(websocket.StatusPolicyViolation, "credentials changed")
-			return
 		case <-recheck.C:
 			if !a.stillValid(ctx, r) {
 				conn.Close(websocket.StatusPolicyViolation, "session ended")

@@ -164,7 +164,7 @@ func (a *App) loginSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // safeNext keeps post-login redirects on this site: only a local path is
-// taken — one "/" then no second "/" or "\\" (which browsers read as
+// taken — one "/" then no second "/" or a backslash (which browsers read as
 // another host), no control characters (browsers drop tabs and line breaks,
 // so "/\t/evil.example" becomes "//evil.example"), no scheme or host, and
 // the same again once percent-decoded. Anything else becomes "/".

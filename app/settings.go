@@ -79,16 +79,7 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
 	cur, next, confirm := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("new_password_confirm")
-	// Throttled like a sign-in: a stolen session must not guess the
-	// password it would need to take the account over.
-	err := a.throttled(r, w, u.Email, func() error {
-		if ok, err := a.hash.Verify(ctx, cur, u.PasswordHash); err != nil {
-			return err
-		} else if !ok {
-			return errBadLogin
-		}
-		return nil
-	})
+	err := a.checkCurrentPassword(r, w, u, cur)
 	var ae *apiError
 	switch {
 	case errors.Is(err, errBadLogin):
