@@ -27,7 +27,9 @@
 // Types() returns this table in machine-readable form (field kinds,
 // required, secret, defaults, help) for the dashboard. Unknown fields,
 // wrong JSON types and invalid values are errors. Secret fields are
-// hidden by Redact and kept across edits by MergeSecrets.
+// hidden by Redact and kept across edits by MergeSecrets — except when a
+// destination field (a webhook or server URL, an SMTP host or port) changes:
+// then every secret must be entered again, so none is sent to a new place.
 //
 // email:
 //
