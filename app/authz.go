@@ -13,18 +13,18 @@ import (
 type access uint8
 
 const (
-	public    access = iota // anyone: sign-in, setup, push pings (the token is the credential), health, assets
-	workerTok               // an HTTPS worker's token, and nothing else
-	apiRead                 // API, reads: every signed-in user; a viewer reads their owner's objects
-	apiWrite                // API, changes: members and admins with a session, a JWT or a write token
-	apiSelf                 // API, reads the caller's own account: everyone signed in, read tokens too
-	apiSelfWrite            // API, changes the caller's own account (password, tokens): viewers too, not read tokens
-	apiAdmin                // API, admins only (a read token only for GET)
-	pageRead                // dashboard pages, as apiRead
-	pageWrite               // dashboard forms that change something, as apiWrite
-	pageSelf                // the caller's own settings page
-	pageSelfWrite           // forms on the caller's own account
-	pageAdmin               // admin forms
+	public        access = iota // anyone: sign-in, setup, push pings (the token is the credential), health, assets
+	workerTok                   // an HTTPS worker's token, and nothing else
+	apiRead                     // API, reads: every signed-in user; a viewer reads their owner's objects
+	apiWrite                    // API, changes: members and admins with a session, a JWT or a write token
+	apiSelf                     // API, reads the caller's own account: everyone signed in, read tokens too
+	apiSelfWrite                // API, changes the caller's own account (password, tokens): viewers too, not read tokens
+	apiAdmin                    // API, admins only (a read token only for GET)
+	pageRead                    // dashboard pages, as apiRead
+	pageWrite                   // dashboard forms that change something, as apiWrite
+	pageSelf                    // the caller's own settings page
+	pageSelfWrite               // forms on the caller's own account
+	pageAdmin                   // admin forms
 )
 
 func (k access) page() bool { return k >= pageRead }
