@@ -597,7 +597,7 @@ func Settings(s SettingsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if s.Admin {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section id=\"users\" class=\"card settings-card\" aria-labelledby=\"users-title\"><div class=\"card-intro\"><h2 id=\"users-title\">Users</h2><p class=\"muted\">Everyone who can sign in to this server. Each user sees only their own monitors.</p></div><ul class=\"items\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section id=\"users\" class=\"card settings-card\" aria-labelledby=\"users-title\"><div class=\"card-intro\"><h2 id=\"users-title\">Users</h2><p class=\"muted\">Everyone who can sign in to this server. Members see only their own monitors; a viewer sees one account’s and changes nothing.</p></div><ul class=\"items\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
