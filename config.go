@@ -41,6 +41,8 @@ type config struct {
 	EgressAllow   []netip.Prefix
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// MetricsAllow are networks that may read /metrics without a token.
+	MetricsAllow []netip.Prefix
 }
 
 // setting describes one env variable and its flag.
@@ -67,6 +69,7 @@ var (
 	sToken    = setting{"WORKER_TOKEN", "token", "", "worker token (upww_…) from the server's Workers page, with --server"}
 	sEgress   = setting{"EGRESS_PRIVATE", "egress-private", "allow", "who may check or alert private and loopback addresses: allow (everyone), admins (monitors and channels of admins) or deny (no one)"}
 	sEgressOK = setting{"EGRESS_ALLOW", "egress-allow", "", "CIDR ranges checks and alerts may always reach, even under EGRESS_PRIVATE=deny, comma-separated (never metadata or link-local addresses, nor upwatch's own ports)"}
+	sMetrics  = setting{"METRICS_ALLOW", "metrics-allow", "", "networks that may read /metrics without a token, comma-separated CIDRs or addresses (e.g. 127.0.0.1,10.0.0.0/8)"}
 	sTrusted  = setting{"TRUSTED_PROXIES", "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed, comma-separated CIDRs or addresses (e.g. 127.0.0.1/32,10.0.0.0/8)"}
 )
 
@@ -185,6 +188,9 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	}
 	if c.TrustedProxies, err = parsePrefixes(get(sTrusted)); err != nil {
 		return c, nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if c.MetricsAllow, err = parsePrefixes(get(sMetrics)); err != nil {
+		return c, nil, fmt.Errorf("METRICS_ALLOW: %w", err)
 	}
 	return c, fs.Args(), nil
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// believed (sign-in throttling per client address); none: the peer's
 	// address is the client's.
 	TrustedProxies []netip.Prefix
+	// MetricsAllow are the networks that may read /metrics without a
+	// token (a Prometheus on the LAN); empty: a bearer token is needed.
+	MetricsAllow []netip.Prefix
 }
 
 // Deps are the app's collaborators.
@@ -83,6 +86,7 @@ type App struct {
 	push     Pusher
 	pings    pingLimiter
 	problems problemCache
+	phases   phaseBook // each monitor's newest phases, for /metrics
 	bridge   *checker.Bridge
 	polls    pollLimiter
 	creds    credCache

@@ -71,6 +71,7 @@ func (a *App) routeTable() []route {
 
 		{"/api/", public, a.apiNotFound},
 		{"GET /healthz", public, a.healthz},
+		{"GET /metrics", scraper, a.metricsEndpoint},
 		{"GET /api/v1/monitor-types", apiRead, a.apiMonitorTypes},
 		{"GET /api/v1/admin/instance-alerts", apiAdmin, a.apiInstanceAlerts},
 		{"PUT /api/v1/admin/instance-alerts", apiAdmin, a.apiSetInstanceAlerts},
