@@ -30,7 +30,7 @@ func TestMetrics(t *testing.T) {
 	}
 	at := e.clock.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	chk := store.Check{MonitorID: m.ID, Region: "local", At: at, OK: true, StatusCode: 200, Latency: 120 * time.Millisecond,
-		Phases: store.Phases{DNS: 5 * time.Millisecond, Connect: 10 * time.Millisecond, TLS: 30 * time.Millisecond, TTFB: 70 * time.Millisecond, Transfer: 5 * time.Millisecond},
+		Phases:     store.Phases{DNS: 5 * time.Millisecond, Connect: 10 * time.Millisecond, TLS: 30 * time.Millisecond, TTFB: 70 * time.Millisecond, Transfer: 5 * time.Millisecond},
 		CertExpiry: time.Unix(1_900_000_000, 0)}
 	if err := e.st.SaveChecks(context.Background(), []store.Check{chk}, []store.StateUpdate{{MonitorID: m.ID,
 		State: store.MonitorState{Status: store.StatusUp, Since: at}, Transition: &store.Transition{MonitorID: m.ID, From: store.StatusPending, To: store.StatusUp, At: at}}}); err != nil {
