@@ -87,6 +87,7 @@ type App struct {
 	pings    pingLimiter
 	problems problemCache
 	phases   phaseBook // each monitor's newest phases, for /metrics
+	openapi  openAPICache
 	bridge   *checker.Bridge
 	polls    pollLimiter
 	creds    credCache

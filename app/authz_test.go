@@ -88,6 +88,8 @@ var matrix = map[string]target{
 	"/api/":                                   {path: "/api/nothing"},
 	"GET /healthz":                            {path: "/healthz"},
 	"GET /metrics":                            {path: "/metrics"},
+	"GET /api/openapi.json":                   {path: "/api/openapi.json"},
+	"GET /api/docs":                           {path: "/api/docs"},
 	"GET /api/v1/monitor-types":               {path: "/api/v1/monitor-types"},
 	"GET /api/v1/admin/instance-alerts":       {path: "/api/v1/admin/instance-alerts", admin: true},
 	"PUT /api/v1/admin/instance-alerts":       {path: "/api/v1/admin/instance-alerts", body: `{"channels":[]}`, admin: true},
