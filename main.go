@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -33,8 +34,27 @@ import (
 	"github.com/upwatch/upwatch/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version, commit and built are set at build time with -ldflags
+// "-X main.version=… -X main.commit=… -X main.built=…" (make build,
+// make release); built is the commit's time, so builds are reproducible.
+var (
+	version = "dev"
+	commit  = ""
+	built   = ""
+)
+
+// versionLine is what `upwatch version` prints.
+func versionLine() string {
+	s := "upwatch " + version
+	if commit != "" {
+		s += " (commit " + commit
+		if built != "" {
+			s += ", built " + built
+		}
+		s += ")"
+	}
+	return s + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -77,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "healthcheck":
 		return healthcheckCmd(ctx, args, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "upwatch", version)
+		fmt.Fprintln(stdout, versionLine())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
