@@ -21,6 +21,10 @@ type userJSON struct {
 	Email     string    `json:"email"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"created_at"`
+	// Quotas and the minimum interval: in GET /api/v1/me and the admin's
+	// user endpoints (limits.go).
+	Quotas      map[string]quotaJSON `json:"quotas,omitempty"`
+	MinInterval *int                 `json:"min_interval_seconds,omitempty"`
 }
 
 func toUserJSON(u store.User) userJSON {
@@ -143,10 +147,6 @@ func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
-}
-
-func (a *App) apiMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))
 }
 
 // apiChangePassword changes the caller's own password (the current one is

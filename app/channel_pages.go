@@ -122,7 +122,7 @@ func (a *App) renderChannelForm(w http.ResponseWriter, r *http.Request, f views.
 		a.pageError(w, r, err)
 		return
 	}
-	f.Errors, f.FormError = fe.Map(), "Please fix the highlighted fields."
+	f.Errors, f.FormError = fe.Map(), formError(fe)
 	a.render(w, r, http.StatusUnprocessableEntity, views.ChannelFormPage(f))
 }
 
@@ -143,6 +143,7 @@ func (a *App) createChannelSubmit(w http.ResponseWriter, r *http.Request) {
 	c, err := applyChannel(store.Channel{UserID: userFrom(r.Context()).ID}, in, true, a.notifyOptions())
 	if err == nil {
 		c, err = a.st.CreateChannel(r.Context(), c)
+		err = quotaFields(err)
 	}
 	if err != nil {
 		a.renderChannelForm(w, r, f, err)

@@ -12,6 +12,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/auth/signup", a.apiSignup)
 	mux.HandleFunc("POST /api/v1/auth/login", a.apiLogin)
 	mux.HandleFunc("POST /api/v1/users", a.requireAPI(a.apiCreateUser))
+	mux.HandleFunc("GET /api/v1/users", a.requireAdminAPI(a.apiListUsers))
+	mux.HandleFunc("PATCH /api/v1/users/{id}", a.requireAdminAPI(a.apiUpdateUser))
 	mux.HandleFunc("GET /api/v1/me", a.requireAPI(a.apiMe))
 	mux.HandleFunc("POST /api/v1/me/password", a.requireAPI(a.apiChangePassword))
 

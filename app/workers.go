@@ -37,21 +37,6 @@ type workerJSON struct {
 	Concurrency     int       `json:"concurrency"`
 }
 
-func (a *App) apiWorkers(w http.ResponseWriter, r *http.Request) {
-	ws, err := a.workers(r.Context())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]workerJSON, len(ws))
-	for i, x := range ws {
-		items[i] = workerJSON{Name: x.Name, Region: x.Region, Version: x.Version, Host: x.Host,
-			StartedAt: x.StartedAt.UTC(), LastSeen: x.LastSeen.UTC(), Alive: x.Alive,
-			InFlight: x.InFlight, ChecksPerMinute: x.ChecksPerMinute, Concurrency: x.Concurrency}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
 func (a *App) workersPage(w http.ResponseWriter, r *http.Request) {
 	a.renderWorkers(w, r, http.StatusOK, views.WorkersPage{})
 }
