@@ -17,44 +17,45 @@ import (
 )
 
 type monitorJSON struct {
-	ID              int64             `json:"id"`
-	Name            string            `json:"name"`
-	Type            string            `json:"type"`
-	Settings        json.RawMessage   `json:"settings"` // secrets redacted
-	URL             string            `json:"url"`
-	Method          string            `json:"method"`
-	Headers         map[string]string `json:"headers"`
-	Body            string            `json:"body"`
-	IntervalSeconds int               `json:"interval_seconds"`
-	TimeoutSeconds  int               `json:"timeout_seconds"`
-	ExpectedStatus  string            `json:"expected_status"`
-	FollowRedirects bool              `json:"follow_redirects"`
-	VerifyTLS       bool              `json:"verify_tls"`
-	Confirmations   int               `json:"confirmations"`
-	Paused          bool              `json:"paused"`
-	Channels        []int64           `json:"channels"`
-	ReminderMinutes int               `json:"reminder_minutes"`
-	DegradedMS      int64             `json:"degraded_latency_ms"`
-	AlertDegraded   bool              `json:"alert_degraded"`
-	PushURL         string            `json:"push_url,omitempty"` // push monitors: where the job pings
-	Regions         []string          `json:"regions"`            // where it is checked from
-	Quorum          int               `json:"quorum"`             // regions that must see it down
-	RegionStates    []regionStateJSON `json:"region_states"`
-	ChecksMissed    int64             `json:"checks_missed"` // not run in time since the server started
-	// ChecksRateLimited counts runs skipped by the host rate cap
-	// (HOST_RATE) since the server started.
-	ChecksRateLimited int64               `json:"checks_rate_limited"`
-	CertExpiresAt     *time.Time          `json:"cert_expires_at,omitempty"`
-	LastBody          *string             `json:"last_body,omitempty"` // push monitors: the newest ping's body
-	Status            string              `json:"status"`
-	StatusSince       time.Time           `json:"status_since"`
-	LastCheck         *checkJSON          `json:"last_check"`
-	Uptime            map[string]*float64 `json:"uptime"` // percent over "24h" and "30d"; null without checks
+	ID              int64               `json:"id"`
+	Name            string              `json:"name"`
+	Type            string              `json:"type"`
+	Settings        json.RawMessage     `json:"settings"` // secrets redacted
+	URL             string              `json:"url"`
+	Method          string              `json:"method"`
+	Headers         map[string]string   `json:"headers"`
+	Body            string              `json:"body"`
+	IntervalSeconds int                 `json:"interval_seconds"`
+	TimeoutSeconds  int                 `json:"timeout_seconds"`
+	ExpectedStatus  string              `json:"expected_status"`
+	FollowRedirects bool                `json:"follow_redirects"`
+	VerifyTLS       bool                `json:"verify_tls"`
+	Confirmations   int                 `json:"confirmations"`
+	Paused          bool                `json:"paused"`
+	Channels        []int64             `json:"channels"`
+	ReminderMinutes int                 `json:"reminder_minutes"`
+	DegradedMS      int64               `json:"degraded_latency_ms"`
+	AlertDegraded   bool                `json:"alert_degraded"`
+	PushURL         string              `json:"push_url,omitempty"` // push monitors: where the job pings
+	Regions         []string            `json:"regions"`            // where it is checked from
+	Quorum          int                 `json:"quorum"`             // regions that must see it down
+	RegionStates    []regionStateJSON   `json:"region_states"`
+	ChecksMissed    int64               `json:"checks_missed"` // not run in time since the server started
+	CertExpiresAt   *time.Time          `json:"cert_expires_at,omitempty"`
+	LastBody        *string             `json:"last_body,omitempty"` // push monitors: the newest ping's body
+	Status          string              `json:"status"`
+	StatusSince     time.Time           `json:"status_since"`
+	LastCheck       *checkJSON          `json:"last_check"`
+	Uptime          map[string]*float64 `json:"uptime"` // percent over "24h" and "30d"; null without checks
 	// Degraded is the percentage of checks over the same windows that
 	// passed but were degraded (they count as up in Uptime).
 	Degraded  map[string]*float64 `json:"degraded"`
 	CreatedAt time.Time           `json:"created_at"`
 	UpdatedAt time.Time           `json:"updated_at"`
+
+	// ChecksRateLimited counts runs skipped by the host rate cap
+	// (HOST_RATE) since the server started.
+	ChecksRateLimited int64 `json:"checks_rate_limited"`
 }
 
 type checkJSON struct {
