@@ -21,7 +21,9 @@ import (
 // capped); push monitors are not checked by upwatch.
 //
 // A run over the cap is deferred: it reserves the host's next free place
-// and goes out then, labelled with its own slot. When that place would be
+// and goes out then, labelled with that time and with a whole interval to
+// run (its grid is unchanged: the next run is the next regular slot, which
+// must win a place of its own). When that place would be
 // at or after the monitor's next regular slot the run is skipped instead
 // and counted (per monitor: Checker.RateLimited, the API's
 // checks_rate_limited; the first time per host it is logged). The cost on
@@ -112,12 +114,8 @@ func (s *schedule) admit(sl *slot, now time.Time) bool {
 	regular := slotAfter(sl.anchor, sl.interval, now)
 	if at.Before(regular) {
 		sl.host.tat = sl.host.tat.Add(s.rate.every) // the place is this run's
-		if sl.label.IsZero() {
-			sl.label = sl.next
-		}
 		sl.reserved, sl.next = true, at
 	} else {
-		sl.label = time.Time{}
 		sl.limited++
 		sl.host.limited++
 		sl.next = regular

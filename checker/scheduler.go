@@ -27,11 +27,10 @@ type slot struct {
 	next   time.Time
 	index  int
 	// The host rate cap (hostrate.go): the destination's bucket (nil: not
-	// capped); reserved when next is a place the bucket set aside, label
-	// the slot a deferred run belongs to, limited the runs skipped.
+	// capped); reserved when next is a place the bucket set aside; limited
+	// counts the runs skipped.
 	host     *hostBucket
 	reserved bool
-	label    time.Time
 	limited  int64
 }
 
@@ -45,7 +44,7 @@ func (s *schedule) put(spec Spec, regions []string, interval time.Duration, firs
 		s.rate.release(sl.host)
 		sl.spec, sl.regions, sl.interval = spec, regions, interval
 		sl.anchor, sl.next = first, first
-		sl.host, sl.reserved, sl.label = host, false, time.Time{}
+		sl.host, sl.reserved = host, false
 		heap.Fix(&s.h, sl.index)
 		return
 	}
@@ -71,7 +70,7 @@ func (s *schedule) recheck(id int64, at time.Time) {
 	if !ok || !at.Before(sl.next) {
 		return
 	}
-	sl.next, sl.reserved, sl.label = at, false, time.Time{}
+	sl.next, sl.reserved = at, false
 	heap.Fix(&s.h, sl.index)
 }
 
@@ -93,18 +92,14 @@ func (s *schedule) due(now time.Time, offset time.Duration, jobs []Job) []Job {
 		if sl.host != nil && !s.admit(sl, now) {
 			continue // deferred or skipped by the host rate cap
 		}
-		at := sl.next
-		if !sl.label.IsZero() {
-			at, sl.label = sl.label, time.Time{} // a deferred run keeps its slot
-		}
-		label := at.Add(offset)
+		label := sl.next.Add(offset)
 		for _, r := range sl.regions {
 			jobs = append(jobs, Job{
 				Spec:    sl.spec,
 				Region:  r,
 				Due:     label.UnixMilli(),
 				Expires: label.Add(sl.interval).UnixMilli(),
-				TTL:     ttlMillis(at.Add(sl.interval).Sub(now)),
+				TTL:     ttlMillis(sl.next.Add(sl.interval).Sub(now)),
 			})
 		}
 		sl.next = slotAfter(sl.anchor, sl.interval, now)
