@@ -250,15 +250,6 @@ type deliveryJSON struct {
 	Log       []attemptJSON `json:"log"`
 }
 
-// deliveries returns a channel's log with each delivery's attempts.
-func (a *App) deliveries(ctx context.Context, userID, channelID int64, limit int) ([]deliveryJSON, error) {
-	list, err := a.st.ListDeliveries(ctx, userID, channelID, limit)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	return a.deliveryJSONs(ctx, userID, list)
-}
-
 // deliveryJSONs renders deliveries with their attempts.
 func (a *App) deliveryJSONs(ctx context.Context, userID int64, list []store.Delivery) ([]deliveryJSON, error) {
 	out := make([]deliveryJSON, len(list))

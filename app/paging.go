@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
 )
 
 // Cursor paging for every list endpoint: ?limit= (default 100, 1–1000)
@@ -126,4 +127,44 @@ func listPage[T, J any](a *App, w http.ResponseWriter, r *http.Request, list str
 		items[i] = conv(t)
 	}
 	a.writePage(w, list, items, next)
+}
+
+// Dashboard lists page the same way, through a query parameter of their
+// own (several lists share a page). A bad cursor there shows the first
+// page: a stale link is not worth an error page.
+
+// pageCursor reads a dashboard list's cursor from ?param=.
+func (a *App) pageCursor(r *http.Request, param, list string) *store.Key {
+	s := r.URL.Query().Get(param)
+	if s == "" {
+		return nil
+	}
+	k, err := a.decodeCursor(list, s)
+	if err != nil {
+		return nil
+	}
+	return &k
+}
+
+// pager links a dashboard list at path (with anchor, e.g. "#incidents") to
+// its next page and back to its first; the page's other parameters stay,
+// a flash message does not.
+func (a *App) pager(r *http.Request, path, anchor, param, list string, next *store.Key) views.Pager {
+	q := r.URL.Query()
+	q.Del("m")
+	var p views.Pager
+	paged := q.Get(param) != ""
+	if next != nil {
+		q.Set(param, a.encodeCursor(list, *next))
+		p.Next = path + "?" + q.Encode() + anchor
+	}
+	if paged {
+		q.Del(param)
+		p.First = path
+		if len(q) > 0 {
+			p.First += "?" + q.Encode()
+		}
+		p.First += anchor
+	}
+	return p
 }

@@ -190,6 +190,9 @@ type SettingsPage struct {
 	NewUserAdmin bool
 	// TokenName re-renders the token form after an error.
 	TokenName string
+
+	// Pages of the token and user lists (paging.go).
+	TokensPager, UsersPager Pager
 }
 
 // CheckRow is one check result on the detail page.
@@ -215,6 +218,8 @@ type MonitorPage struct {
 	Chart                         Chart
 	Incidents                     []IncidentRow
 	Kind                          MonitorKind
+	// IncidentsPager pages the incidents (paging.go).
+	IncidentsPager Pager
 	// Regions are where it is checked from, each with its own view; the
 	// card shows when there is more than the server's own region.
 	Regions []RegionRow
