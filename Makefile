@@ -1,10 +1,14 @@
 # upwatch — common tasks. `make run` starts the server with embedded defaults;
 # `make test` is the test command CI runs.
 GO      ?= go
+# go.mod names the toolchain (the newest patch release, for its security
+# fixes); let the go command fetch it even where the installed Go says
+# GOTOOLCHAIN=local.
+export GOTOOLCHAIN ?= auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test bench generate fmt vet check clean
+.PHONY: run build test bench fuzz vulncheck generate fmt vet check clean
 
 run:
 	$(GO) run .
@@ -17,6 +21,20 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+# Each fuzz target for a few seconds (FUZZTIME=1m for longer by hand); the
+# seed corpora also run with every `make test`.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := FuzzCheckURL:./app FuzzDecodeMonitor:./app FuzzParseCron:./checker FuzzBodyTemplate:./notify FuzzClassify:./egress
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+# govulncheck against a pinned snapshot of the Go vulnerability database,
+# all from the module proxy (tools/vulncheck).
+vulncheck:
+	bash tools/vulncheck/run.sh
 
 generate:
 	$(GO) tool templ generate

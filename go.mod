@@ -2,6 +2,8 @@ module github.com/upwatch/upwatch
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/a-h/templ v0.3.1100
 	github.com/alicebob/miniredis/v2 v2.40.0

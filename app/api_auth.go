@@ -20,6 +20,9 @@ type userJSON struct {
 	ID        int64     `json:"id"`
 	Email     string    `json:"email"`
 	Admin     bool      `json:"admin"`
+	Role      string    `json:"role"`
+	OwnerID   int64     `json:"owner_id,omitempty"` // a viewer's: whose monitors they read
+	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	// Quotas and the minimum interval: in GET /api/v1/me and the admin's
 	// user endpoints (limits.go).
@@ -28,7 +31,7 @@ type userJSON struct {
 }
 
 func toUserJSON(u store.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Admin: u.Admin, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{ID: u.ID, Email: u.Email, Admin: u.Admin, Role: u.Role, OwnerID: u.OwnerID, Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC()}
 }
 
 var errSignupClosed = &apiError{Status: http.StatusForbidden, Title: "Signup closed",
@@ -114,7 +117,33 @@ func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
 type newUserInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
-	Admin    bool   `json:"admin"`
+	Admin    bool   `json:"admin"` // the same as "role":"admin"
+	Role     string `json:"role"`  // admin, member (default) or viewer
+	OwnerID  int64  `json:"owner_id"`
+}
+
+// roleInput checks a role and, for a viewer, whose monitors they read
+// (default: the admin asking).
+func roleInput(role string, admin bool, ownerID int64, asking store.User) (string, int64, FieldErrors) {
+	var fe FieldErrors
+	switch {
+	case role == "" && admin:
+		role = store.RoleAdmin
+	case role == "":
+		role = store.RoleMember
+	case !store.ValidRole(role):
+		fe.add("role", "must be admin, member or viewer")
+	}
+	if role != store.RoleViewer {
+		if ownerID != 0 {
+			fe.add("owner_id", "is only for a viewer")
+		}
+		return role, 0, fe
+	}
+	if ownerID == 0 {
+		ownerID = asking.ID
+	}
+	return role, ownerID, fe
 }
 
 func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +157,8 @@ func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, fe := checkCredentials(in.Email, in.Password)
-	if len(fe) > 0 {
+	role, owner, rfe := roleInput(in.Role, in.Admin, in.OwnerID, userFrom(r.Context()))
+	if fe = append(fe, rfe...); len(fe) > 0 {
 		a.writeError(w, r, fe)
 		return
 	}
@@ -137,7 +167,11 @@ func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.st.CreateUser(r.Context(), email, hash, in.Admin)
+	u, err := a.st.CreateUserWithRole(r.Context(), email, hash, role, owner)
+	if errors.Is(err, store.ErrInvalid) {
+		a.writeError(w, r, FieldErrors{{Field: "owner_id", Message: "must be an account that is not a viewer"}})
+		return
+	}
 	if errors.Is(err, store.ErrConflict) {
 		a.writeError(w, r, &apiError{Status: http.StatusConflict, Title: "Conflict", Detail: "email is already registered", Field: "email"})
 		return
@@ -147,6 +181,53 @@ func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+// apiSetRole changes another user's role (and a viewer's owner). It ends
+// their credentials: rights come with new sign-ins only.
+func (a *App) apiSetRole(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Role    string `json:"role"`
+		OwnerID int64  `json:"owner_id"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	me := userFrom(r.Context())
+	if in.Role == "" {
+		a.writeError(w, r, FieldErrors{{Field: "role", Message: "is required"}})
+		return
+	}
+	role, owner, fe := roleInput(in.Role, false, in.OwnerID, me)
+	if id == me.ID {
+		fe.add("role", "cannot be changed on your own account (another admin can)")
+	}
+	if len(fe) > 0 {
+		a.writeError(w, r, fe)
+		return
+	}
+	err = a.st.SetUserRole(r.Context(), id, role, owner)
+	if errors.Is(err, store.ErrInvalid) {
+		a.writeError(w, r, FieldErrors{{Field: "owner_id", Message: "must be another account that is not a viewer"}})
+		return
+	}
+	if err != nil {
+		a.writeError(w, r, storeErr(err))
+		return
+	}
+	a.credentialsEnded(id, nil)
+	u, err := a.st.UserByID(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, storeErr(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
 // apiChangePassword changes the caller's own password (the current one is

@@ -17,6 +17,7 @@ type tokenJSON struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
+	Scope      string     `json:"scope"`
 	Token      string     `json:"token,omitempty"` // only in the answer to a create
 }
 
@@ -30,15 +31,26 @@ func optTime(t time.Time) *time.Time {
 
 func toTokenJSON(t store.APIToken) tokenJSON {
 	return tokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt.UTC(),
-		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt)}
+		LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt), Scope: t.Scope}
 }
 
 const maxTokenDays = 3650
 
 // createToken validates a name (and optional lifetime) and stores a new
 // token; the token itself is returned once and never again.
-func (a *App) createToken(r *http.Request, name string, days int) (store.APIToken, string, error) {
+func (a *App) createToken(r *http.Request, name string, days int, scope string) (store.APIToken, string, error) {
 	var fe FieldErrors
+	u := selfFrom(r.Context())
+	switch {
+	case scope == "" && u.Role == store.RoleViewer:
+		scope = store.ScopeRead // all a viewer can have
+	case scope == "":
+		scope = store.ScopeWrite
+	case scope != store.ScopeRead && scope != store.ScopeWrite:
+		fe.add("scope", "must be read or write")
+	case scope == store.ScopeWrite && u.Role == store.RoleViewer:
+		fe.add("scope", "must be read for a viewer")
+	}
 	name = strings.TrimSpace(name)
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
@@ -62,8 +74,7 @@ func (a *App) createToken(r *http.Request, name string, days int) (store.APIToke
 	}
 	// Stamped with the version this request was authenticated under: a
 	// credential that ended meanwhile cannot mint a lasting one.
-	u := userFrom(r.Context())
-	t, err := a.st.CreateAPIToken(r.Context(), u.ID, u.CredVersion, name, prefix, hashToken(tok), exp)
+	t, err := a.st.CreateAPIToken(r.Context(), u.ID, u.CredVersion, name, prefix, scope, hashToken(tok), exp)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, "", errUnauthorized
 	}
@@ -77,12 +88,13 @@ func (a *App) apiCreateToken(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name          string `json:"name"`
 		ExpiresInDays int    `json:"expires_in_days"`
+		Scope         string `json:"scope"` // read or write (default; a viewer's: read)
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	t, tok, err := a.createToken(r, in.Name, in.ExpiresInDays)
+	t, tok, err := a.createToken(r, in.Name, in.ExpiresInDays, in.Scope)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -69,16 +69,23 @@ const apiTokenPrefix = "upw_"
 // bearerUser authenticates a bearer credential: an API token or a JWT.
 // A worker token is neither: it is refused, saying so.
 func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
+	u, _, err := a.bearer(ctx, raw)
+	return u, err
+}
+
+// bearer is bearerUser with the credential's scope: an API token's own,
+// "" (everything the user may do) for a JWT.
+func (a *App) bearer(ctx context.Context, raw string) (store.User, string, error) {
 	if strings.HasPrefix(raw, workerTokenPrefix) {
-		return store.User{}, errWorkerTokenHere
+		return store.User{}, "", errWorkerTokenHere
 	}
 	if strings.HasPrefix(raw, apiTokenPrefix) {
 		u, t, err := a.st.APITokenUser(ctx, hashToken(raw))
 		if errors.Is(err, store.ErrNotFound) {
-			return store.User{}, errUnauthorized
+			return store.User{}, "", errUnauthorized
 		}
 		if err != nil {
-			return store.User{}, err
+			return store.User{}, "", err
 		}
 		// Best-effort, like a session's: a read request must not fail
 		// because its token's last use could not be written.
@@ -87,9 +94,10 @@ func (a *App) bearerUser(ctx context.Context, raw string) (store.User, error) {
 				a.log.Warn("recording API token use failed", "token", t.Prefix, "err", err)
 			}
 		}
-		return u, nil
+		return u, t.Scope, nil
 	}
-	return a.userFromToken(ctx, raw)
+	u, err := a.userFromToken(ctx, raw)
+	return u, "", err
 }
 
 // userFromToken validates a bearer token and loads its (enabled) user,
@@ -187,12 +195,12 @@ func (a *App) requireAPI(next http.HandlerFunc) http.HandlerFunc {
 				a.writeError(w, r, errUnauthorized)
 				return
 			}
-			u, err := a.bearerUser(r.Context(), strings.TrimSpace(raw))
+			u, scope, err := a.bearer(r.Context(), strings.TrimSpace(raw))
 			if err != nil {
 				a.writeError(w, r, err)
 				return
 			}
-			next(w, r.WithContext(withUser(r.Context(), u)))
+			next(w, r.WithContext(withUser(withScope(r.Context(), scope), u)))
 			return
 		}
 		u, ok, err := a.sessionUser(r)

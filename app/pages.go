@@ -34,6 +34,7 @@ var flashes = map[string]string{
 	"session-revoked": "Session signed out.",
 	"token-revoked":   "API token revoked.",
 	"user-created":    "User created.",
+	"role-changed":    "Role changed; they sign in again to use it.",
 	"user-updated":    "User updated.",
 
 	"channel-created": "Channel added. Use Test to check that it works.",
@@ -50,6 +51,7 @@ func (a *App) page(r *http.Request, title string) views.Page {
 		Asset:     a.assets.URL,
 		Flash:     flashes[r.URL.Query().Get("m")],
 		Now:       a.now(),
+		ReadOnly:  userFrom(r.Context()).Role == store.RoleViewer,
 	}
 	if p.UserEmail != "" { // signed-in pages only: say what is wrong with the instance
 		for _, pr := range a.instanceProblems(r.Context()) {

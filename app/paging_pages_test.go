@@ -42,7 +42,7 @@ func TestDashboardListsArePaged(t *testing.T) {
 			Settings: []byte(`{"url":"https://hooks.example.com/x"}`), Enabled: true}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.st.CreateAPIToken(ctx, me.ID, me.credVersion(t, e), fmt.Sprintf("tok-%03d", i), fmt.Sprintf("upw_%03d", i),
+		if _, err := e.st.CreateAPIToken(ctx, me.ID, me.credVersion(t, e), fmt.Sprintf("tok-%03d", i), fmt.Sprintf("upw_%03d", i), store.ScopeWrite,
 			[]byte(fmt.Sprintf("hash-%03d", i)), time.Time{}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,103 +6,116 @@ import (
 	"github.com/upwatch/upwatch/checker"
 )
 
-// routes is the route table: read it as the spec of the HTTP surface.
+// routes installs the route table.
 func (a *App) routes(mux *http.ServeMux) {
-	// API v1
-	mux.HandleFunc("POST /api/v1/auth/signup", a.apiSignup)
-	mux.HandleFunc("POST /api/v1/auth/login", a.apiLogin)
-	mux.HandleFunc("POST /api/v1/users", a.requireAPI(a.apiCreateUser))
-	mux.HandleFunc("GET /api/v1/users", a.requireAdminAPI(a.apiListUsers))
-	mux.HandleFunc("PATCH /api/v1/users/{id}", a.requireAdminAPI(a.apiUpdateUser))
-	mux.HandleFunc("GET /api/v1/me", a.requireAPI(a.apiMe))
-	mux.HandleFunc("POST /api/v1/me/password", a.requireAPI(a.apiChangePassword))
+	for _, rt := range a.routeTable() {
+		mux.HandleFunc(rt.pattern, a.guard(rt))
+	}
+}
 
-	mux.HandleFunc("POST /api/v1/monitors", a.requireAPI(a.apiCreateMonitor))
-	mux.HandleFunc("GET /api/v1/monitors", a.requireAPI(a.apiListMonitors))
-	mux.HandleFunc("GET /api/v1/monitors/{id}", a.requireAPI(a.apiGetMonitor))
-	mux.HandleFunc("PATCH /api/v1/monitors/{id}", a.requireAPI(a.apiUpdateMonitor))
-	mux.HandleFunc("DELETE /api/v1/monitors/{id}", a.requireAPI(a.apiDeleteMonitor))
-	mux.HandleFunc("GET /api/v1/monitors/{id}/checks", a.requireAPI(a.apiListChecks))
-	mux.HandleFunc("GET /api/v1/monitors/{id}/uptime", a.requireAPI(a.apiUptime))
-	mux.HandleFunc("GET /api/v1/monitors/{id}/latency", a.requireAPI(a.apiLatency))
-	mux.HandleFunc("GET /api/v1/monitors/{id}/incidents", a.requireAPI(a.apiMonitorIncidents))
-	mux.HandleFunc("GET /api/v1/incidents", a.requireAPI(a.apiIncidents))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/acknowledge", a.requireAPI(a.apiAcknowledge))
-	mux.HandleFunc("POST /api/v1/admin/backup", a.requireAPI(a.apiBackup))
-	mux.HandleFunc("GET /api/v1/live", a.requireAPI(a.live))
-	mux.HandleFunc("GET /api/v1/channel-types", a.requireAPI(a.apiChannelTypes))
-	mux.HandleFunc("POST /api/v1/channels", a.requireAPI(a.apiCreateChannel))
-	mux.HandleFunc("GET /api/v1/channels", a.requireAPI(a.apiListChannels))
-	mux.HandleFunc("GET /api/v1/channels/{id}", a.requireAPI(a.apiGetChannel))
-	mux.HandleFunc("PATCH /api/v1/channels/{id}", a.requireAPI(a.apiUpdateChannel))
-	mux.HandleFunc("DELETE /api/v1/channels/{id}", a.requireAPI(a.apiDeleteChannel))
-	mux.HandleFunc("POST /api/v1/channels/{id}/test", a.requireAPI(a.apiTestChannel))
-	mux.HandleFunc("GET /api/v1/channels/{id}/deliveries", a.requireAPI(a.apiDeliveries))
-	mux.HandleFunc("POST /api/v1/tokens", a.requireAPI(a.apiCreateToken))
-	mux.HandleFunc("GET /api/v1/tokens", a.requireAPI(a.apiListTokens))
-	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.requireAPI(a.apiDeleteToken))
-	mux.HandleFunc("GET /api/v1/workers", a.requireAPI(a.apiWorkers))
-	mux.HandleFunc("POST /api/v1/worker-tokens", a.requireAdminAPI(a.apiCreateWorkerToken))
-	mux.HandleFunc("GET /api/v1/worker-tokens", a.requireAdminAPI(a.apiListWorkerTokens))
-	mux.HandleFunc("DELETE /api/v1/worker-tokens/{id}", a.requireAdminAPI(a.apiRevokeWorkerToken))
+// routeTable is every route with who may use it (authz.go): one place to
+// read the HTTP surface and its authorization, and what the authorization
+// matrix test walks.
+func (a *App) routeTable() []route {
+	return []route{
+		// API v1
+		{"POST /api/v1/auth/signup", public, a.apiSignup},
+		{"POST /api/v1/auth/login", public, a.apiLogin},
+		{"POST /api/v1/users", apiAdmin, a.apiCreateUser},
+		{"GET /api/v1/users", apiAdmin, a.apiListUsers},
+		{"PUT /api/v1/users/{id}/role", apiAdmin, a.apiSetRole},
+		{"PATCH /api/v1/users/{id}", apiAdmin, a.apiUpdateUser}, // quotas (limits.go)
+		{"GET /api/v1/me", apiSelf, a.apiMe},
+		{"POST /api/v1/me/password", apiSelfWrite, a.apiChangePassword},
 
-	// HTTPS workers: a worker token is the only credential here, and good
-	// nowhere else.
-	mux.HandleFunc("GET "+checker.WorkerTokenPath, a.requireWorker(a.workerToken))
-	mux.HandleFunc("POST "+checker.WorkerJobsPath, a.requireWorker(a.workerJobs))
-	mux.HandleFunc("POST "+checker.WorkerResultsPath, a.requireWorker(a.workerResults))
-	mux.HandleFunc("POST "+checker.WorkerHeartbeatPath, a.requireWorker(a.workerHeartbeat))
+		{"POST /api/v1/monitors", apiWrite, a.apiCreateMonitor},
+		{"GET /api/v1/monitors", apiRead, a.apiListMonitors},
+		{"GET /api/v1/monitors/{id}", apiRead, a.apiGetMonitor},
+		{"PATCH /api/v1/monitors/{id}", apiWrite, a.apiUpdateMonitor},
+		{"DELETE /api/v1/monitors/{id}", apiWrite, a.apiDeleteMonitor},
+		{"GET /api/v1/monitors/{id}/checks", apiRead, a.apiListChecks},
+		{"GET /api/v1/monitors/{id}/uptime", apiRead, a.apiUptime},
+		{"GET /api/v1/monitors/{id}/latency", apiRead, a.apiLatency},
+		{"GET /api/v1/monitors/{id}/incidents", apiRead, a.apiMonitorIncidents},
+		{"GET /api/v1/incidents", apiRead, a.apiIncidents},
+		{"POST /api/v1/incidents/{id}/acknowledge", apiWrite, a.apiAcknowledge},
+		{"POST /api/v1/admin/backup", apiAdmin, a.apiBackup},
+		{"GET /api/v1/live", apiRead, a.live},
+		{"GET /api/v1/channel-types", apiRead, a.apiChannelTypes},
+		{"POST /api/v1/channels", apiWrite, a.apiCreateChannel},
+		{"GET /api/v1/channels", apiRead, a.apiListChannels},
+		{"GET /api/v1/channels/{id}", apiRead, a.apiGetChannel},
+		{"PATCH /api/v1/channels/{id}", apiWrite, a.apiUpdateChannel},
+		{"DELETE /api/v1/channels/{id}", apiWrite, a.apiDeleteChannel},
+		{"POST /api/v1/channels/{id}/test", apiWrite, a.apiTestChannel},
+		{"GET /api/v1/channels/{id}/deliveries", apiRead, a.apiDeliveries},
+		{"POST /api/v1/tokens", apiSelfWrite, a.apiCreateToken},
+		{"GET /api/v1/tokens", apiSelf, a.apiListTokens},
+		{"DELETE /api/v1/tokens/{id}", apiSelfWrite, a.apiDeleteToken},
+		{"GET /api/v1/workers", apiRead, a.apiWorkers},
+		{"POST /api/v1/worker-tokens", apiAdmin, a.apiCreateWorkerToken},
+		{"GET /api/v1/worker-tokens", apiAdmin, a.apiListWorkerTokens},
+		{"DELETE /api/v1/worker-tokens/{id}", apiAdmin, a.apiRevokeWorkerToken},
 
-	// The seed's routes: aliases with the same shapes.
-	mux.HandleFunc("POST /api/websites", a.requireAPI(a.apiCreateMonitor))
-	mux.HandleFunc("GET /api/websites", a.requireAPI(a.apiListMonitors))
-	mux.HandleFunc("GET /api/websites/{id}", a.requireAPI(a.apiGetMonitor))
-	mux.HandleFunc("DELETE /api/websites/{id}", a.requireAPI(a.apiDeleteMonitor))
+		// HTTPS workers: a worker token is the only credential here, and good
+		// nowhere else.
+		{"GET " + checker.WorkerTokenPath, workerTok, a.requireWorker(a.workerToken)},
+		{"POST " + checker.WorkerJobsPath, workerTok, a.requireWorker(a.workerJobs)},
+		{"POST " + checker.WorkerResultsPath, workerTok, a.requireWorker(a.workerResults)},
+		{"POST " + checker.WorkerHeartbeatPath, workerTok, a.requireWorker(a.workerHeartbeat)},
 
-	mux.HandleFunc("/api/", a.apiNotFound)
-	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.HandleFunc("GET /api/v1/monitor-types", a.requireAPI(a.apiMonitorTypes))
-	mux.HandleFunc("GET /api/v1/admin/instance-alerts", a.requireAdminAPI(a.apiInstanceAlerts))
-	mux.HandleFunc("PUT /api/v1/admin/instance-alerts", a.requireAdminAPI(a.apiSetInstanceAlerts))
+		// The seed's routes: aliases with the same shapes.
+		{"POST /api/websites", apiWrite, a.apiCreateMonitor},
+		{"GET /api/websites", apiRead, a.apiListMonitors},
+		{"GET /api/websites/{id}", apiRead, a.apiGetMonitor},
+		{"DELETE /api/websites/{id}", apiWrite, a.apiDeleteMonitor},
 
-	// Push monitors' pings: the token is the credential.
-	mux.HandleFunc("/ping/{token}", a.ping)
-	mux.HandleFunc("/ping/{token}/{action}", a.ping)
+		{"/api/", public, a.apiNotFound},
+		{"GET /healthz", public, a.healthz},
+		{"GET /api/v1/monitor-types", apiRead, a.apiMonitorTypes},
+		{"GET /api/v1/admin/instance-alerts", apiAdmin, a.apiInstanceAlerts},
+		{"PUT /api/v1/admin/instance-alerts", apiAdmin, a.apiSetInstanceAlerts},
 
-	// Dashboard
-	mux.Handle("GET /static/", a.assets)
-	mux.HandleFunc("GET /setup", a.setupPage)
-	mux.HandleFunc("POST /setup", a.setupSubmit)
-	mux.HandleFunc("GET /login", a.loginPage)
-	mux.HandleFunc("POST /login", a.loginSubmit)
-	mux.HandleFunc("POST /logout", a.logout)
-	mux.HandleFunc("GET /{$}", a.requirePage(a.overviewPage))
-	mux.HandleFunc("GET /monitors/new", a.requirePage(a.newMonitorPage))
-	mux.HandleFunc("POST /monitors", a.requirePage(a.createMonitorSubmit))
-	mux.HandleFunc("GET /monitors/{id}", a.requirePage(a.monitorPage))
-	mux.HandleFunc("GET /monitors/{id}/edit", a.requirePage(a.editMonitorPage))
-	mux.HandleFunc("POST /monitors/{id}/edit", a.requirePage(a.editMonitorSubmit))
-	mux.HandleFunc("POST /monitors/{id}/pause", a.requirePage(a.pauseSubmit))
-	mux.HandleFunc("POST /monitors/{id}/delete", a.requirePage(a.deleteSubmit))
-	mux.HandleFunc("POST /incidents/{id}/acknowledge", a.requirePage(a.acknowledgeSubmit))
-	mux.HandleFunc("GET /channels", a.requirePage(a.channelsPage))
-	mux.HandleFunc("GET /channels/new", a.requirePage(a.newChannelPage))
-	mux.HandleFunc("POST /channels", a.requirePage(a.createChannelSubmit))
-	mux.HandleFunc("GET /channels/{id}", a.requirePage(a.channelPage))
-	mux.HandleFunc("GET /channels/{id}/edit", a.requirePage(a.editChannelPage))
-	mux.HandleFunc("POST /channels/{id}/edit", a.requirePage(a.editChannelSubmit))
-	mux.HandleFunc("POST /channels/{id}/test", a.requirePage(a.testChannelSubmit))
-	mux.HandleFunc("POST /channels/{id}/delete", a.requirePage(a.deleteChannelSubmit))
-	mux.HandleFunc("GET /workers", a.requirePage(a.workersPage))
-	mux.HandleFunc("POST /workers/tokens", a.requireAdmin(a.createWorkerTokenSubmit))
-	mux.HandleFunc("POST /workers/tokens/{id}/revoke", a.requireAdmin(a.revokeWorkerTokenSubmit))
-	mux.HandleFunc("GET /settings", a.requirePage(a.settingsGet))
-	mux.HandleFunc("POST /settings/password", a.requirePage(a.changePassword))
-	mux.HandleFunc("POST /settings/sessions/{id}/revoke", a.requirePage(a.revokeSession))
-	mux.HandleFunc("POST /settings/tokens", a.requirePage(a.createTokenSubmit))
-	mux.HandleFunc("POST /settings/tokens/{id}/revoke", a.requirePage(a.revokeTokenSubmit))
-	mux.HandleFunc("POST /settings/users", a.requireAdmin(a.createUserSubmit))
-	mux.HandleFunc("POST /settings/users/{id}/disable", a.requireAdmin(a.disableUserSubmit))
-	mux.HandleFunc("POST /settings/users/{id}/password", a.requireAdmin(a.resetPasswordSubmit))
-	mux.HandleFunc("/", a.notFoundPage)
+		// Push monitors' pings: the token is the credential.
+		{"/ping/{token}", public, a.ping},
+		{"/ping/{token}/{action}", public, a.ping},
+
+		// Dashboard
+		{"GET /static/", public, a.assets.ServeHTTP},
+		{"GET /setup", public, a.setupPage},
+		{"POST /setup", public, a.setupSubmit},
+		{"GET /login", public, a.loginPage},
+		{"POST /login", public, a.loginSubmit},
+		{"POST /logout", public, a.logout},
+		{"GET /{$}", pageRead, a.overviewPage},
+		{"GET /monitors/new", pageWrite, a.newMonitorPage},
+		{"POST /monitors", pageWrite, a.createMonitorSubmit},
+		{"GET /monitors/{id}", pageRead, a.monitorPage},
+		{"GET /monitors/{id}/edit", pageWrite, a.editMonitorPage},
+		{"POST /monitors/{id}/edit", pageWrite, a.editMonitorSubmit},
+		{"POST /monitors/{id}/pause", pageWrite, a.pauseSubmit},
+		{"POST /monitors/{id}/delete", pageWrite, a.deleteSubmit},
+		{"POST /incidents/{id}/acknowledge", pageWrite, a.acknowledgeSubmit},
+		{"GET /channels", pageRead, a.channelsPage},
+		{"GET /channels/new", pageWrite, a.newChannelPage},
+		{"POST /channels", pageWrite, a.createChannelSubmit},
+		{"GET /channels/{id}", pageRead, a.channelPage},
+		{"GET /channels/{id}/edit", pageWrite, a.editChannelPage},
+		{"POST /channels/{id}/edit", pageWrite, a.editChannelSubmit},
+		{"POST /channels/{id}/test", pageWrite, a.testChannelSubmit},
+		{"POST /channels/{id}/delete", pageWrite, a.deleteChannelSubmit},
+		{"GET /workers", pageRead, a.workersPage},
+		{"POST /workers/tokens", pageAdmin, a.createWorkerTokenSubmit},
+		{"POST /workers/tokens/{id}/revoke", pageAdmin, a.revokeWorkerTokenSubmit},
+		{"GET /settings", pageSelf, a.settingsGet},
+		{"POST /settings/password", pageSelfWrite, a.changePassword},
+		{"POST /settings/sessions/{id}/revoke", pageSelfWrite, a.revokeSession},
+		{"POST /settings/tokens", pageSelfWrite, a.createTokenSubmit},
+		{"POST /settings/tokens/{id}/revoke", pageSelfWrite, a.revokeTokenSubmit},
+		{"POST /settings/users", pageAdmin, a.createUserSubmit},
+		{"POST /settings/users/{id}/disable", pageAdmin, a.disableUserSubmit},
+		{"POST /settings/users/{id}/password", pageAdmin, a.resetPasswordSubmit},
+		{"POST /settings/users/{id}/role", pageAdmin, a.setRoleSubmit},
+		{"/", public, a.notFoundPage},
+	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/upwatch/upwatch/store"
 	"github.com/upwatch/upwatch/views"
@@ -22,6 +23,7 @@ func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, status int, s
 	u := userFrom(ctx)
 	s.Page = a.page(r, "Settings")
 	s.Admin = u.Admin
+	s.Viewer = u.Role == store.RoleViewer
 	sessions, err := a.st.ListSessions(ctx, u.ID)
 	if err != nil {
 		a.pageError(w, r, err)
@@ -42,7 +44,7 @@ func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, status int, s
 	}
 	s.TokensPager = a.pager(r, "/settings", "#tokens", "tokens", "page-tokens", next)
 	for _, t := range tokens {
-		s.Tokens = append(s.Tokens, views.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt,
+		s.Tokens = append(s.Tokens, views.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: t.Scope, CreatedAt: t.CreatedAt,
 			LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt})
 	}
 	if u.Admin {
@@ -52,9 +54,20 @@ func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, status int, s
 			return
 		}
 		s.UsersPager = a.pager(r, "/settings", "#users", "users", "page-users", next)
+		emails := map[int64]string{}
+		for _, x := range users {
+			emails[x.ID] = x.Email
+		}
+		for _, x := range users {
+			if _, ok := emails[x.OwnerID]; x.OwnerID != 0 && !ok { // a viewer's owner on another page
+				if o, err := a.st.UserByID(ctx, x.OwnerID); err == nil {
+					emails[o.ID] = o.Email
+				}
+			}
+		}
 		for _, x := range users {
 			s.Users = append(s.Users, views.UserRow{ID: x.ID, Email: x.Email, Admin: x.Admin, Disabled: x.Disabled,
-				Self: x.ID == u.ID, CreatedAt: x.CreatedAt})
+				Role: x.Role, OwnerEmail: emails[x.OwnerID], Self: x.ID == u.ID, CreatedAt: x.CreatedAt})
 		}
 	}
 	a.render(w, r, status, views.Settings(s))
@@ -132,12 +145,15 @@ func (a *App) revokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) createTokenSubmit(w http.ResponseWriter, r *http.Request) {
-	name := r.PostFormValue("token_name")
-	_, tok, err := a.createToken(r, name, 0)
+	name, scope := r.PostFormValue("token_name"), r.PostFormValue("token_scope")
+	_, tok, err := a.createToken(r, name, 0, scope)
 	if err != nil {
 		var fe FieldErrors
 		if errors.As(err, &fe) {
-			err = FieldErrors{{Field: "token_name", Message: fe[0].Message}}
+			for i := range fe {
+				fe[i].Field = "token_" + strings.TrimPrefix(fe[i].Field, "token_")
+			}
+			err = fe
 		}
 		a.settingsErrors(w, r, err, views.SettingsPage{TokenName: name})
 		return
@@ -158,22 +174,13 @@ func (a *App) revokeTokenSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/settings?m=token-revoked", http.StatusSeeOther)
 }
 
-// requireAdmin guards the user administration forms.
-func (a *App) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
-	return a.requirePage(func(w http.ResponseWriter, r *http.Request) {
-		if !userFrom(r.Context()).Admin {
-			a.pageError(w, r, &apiError{Status: http.StatusForbidden, Detail: "Only an admin can do this."})
-			return
-		}
-		next(w, r)
-	})
-}
-
 func (a *App) createUserSubmit(w http.ResponseWriter, r *http.Request) {
 	email, password, admin := r.PostFormValue("user_email"), r.PostFormValue("user_password"), r.PostFormValue("user_admin") == "on"
-	form := views.SettingsPage{NewUserEmail: email, NewUserAdmin: admin}
+	role := r.PostFormValue("user_role")
+	form := views.SettingsPage{NewUserEmail: email, NewUserAdmin: admin, NewUserRole: role}
 	norm, fe := checkCredentials(email, password)
-	if len(fe) > 0 {
+	role, owner, rfe := roleInput(role, admin, 0, userFrom(r.Context()))
+	if fe = append(fe, rfe...); len(fe) > 0 {
 		for i := range fe {
 			fe[i].Field = "user_" + fe[i].Field
 		}
@@ -182,7 +189,7 @@ func (a *App) createUserSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := a.hash.Hash(r.Context(), password)
 	if err == nil {
-		_, err = a.st.CreateUser(r.Context(), norm, hash, admin)
+		_, err = a.st.CreateUserWithRole(r.Context(), norm, hash, role, owner)
 	}
 	if errors.Is(err, store.ErrConflict) {
 		a.settingsErrors(w, r, FieldErrors{{Field: "user_email", Message: "is already registered"}}, form)
@@ -193,6 +200,27 @@ func (a *App) createUserSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/settings?m=user-created#users", http.StatusSeeOther)
+}
+
+// setRoleSubmit changes another user's role from the users list; a new
+// viewer reads the monitors of the admin making the change.
+func (a *App) setRoleSubmit(w http.ResponseWriter, r *http.Request) {
+	id, err := a.otherUser(r)
+	if err != nil {
+		a.pageError(w, r, err)
+		return
+	}
+	role, owner, fe := roleInput(r.PostFormValue("role"), false, 0, userFrom(r.Context()))
+	if len(fe) > 0 {
+		a.pageError(w, r, &apiError{Status: http.StatusUnprocessableEntity, Detail: "Role " + fe[0].Message + "."})
+		return
+	}
+	if err := a.st.SetUserRole(r.Context(), id, role, owner); err != nil {
+		a.pageError(w, r, storeErr(err))
+		return
+	}
+	a.credentialsEnded(id, nil)
+	http.Redirect(w, r, "/settings?m=role-changed#users", http.StatusSeeOther)
 }
 
 // otherUser is the {id} of a user-admin form; an admin cannot lock

@@ -115,17 +115,6 @@ func workerCommand(server, token string, regions []string) string {
 	return cmd
 }
 
-// requireAdminAPI is requireAPI for admins only.
-func (a *App) requireAdminAPI(next http.HandlerFunc) http.HandlerFunc {
-	return a.requireAPI(func(w http.ResponseWriter, r *http.Request) {
-		if !userFrom(r.Context()).Admin {
-			a.writeError(w, r, errForbidden)
-			return
-		}
-		next(w, r)
-	})
-}
-
 func (a *App) apiCreateWorkerToken(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Name    string   `json:"name"`

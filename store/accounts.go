@@ -119,14 +119,26 @@ type APIToken struct {
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never used
 	ExpiresAt  time.Time // zero: does not expire
+	Scope      string    // ScopeRead or ScopeWrite
 }
+
+// API token scopes: a read token is refused on every route that changes
+// something.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
 
 // CreateAPIToken stores a new token's hash, stamped with the credential
 // version the request creating it was authenticated under: ErrNotFound if
 // the user is gone or their credentials changed since, so a credential
 // that just ended cannot mint a lasting one.
-func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, name, prefix string, tokenHash []byte, expiresAt time.Time) (APIToken, error) {
-	t := APIToken{UserID: userID, Name: name, Prefix: prefix, CreatedAt: s.now().UTC().Truncate(time.Millisecond), ExpiresAt: expiresAt}
+// scope is ScopeRead or ScopeWrite ("" is write).
+func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, name, prefix, scope string, tokenHash []byte, expiresAt time.Time) (APIToken, error) {
+	if scope == "" {
+		scope = ScopeWrite
+	}
+	t := APIToken{UserID: userID, Name: name, Prefix: prefix, CreatedAt: s.now().UTC().Truncate(time.Millisecond), ExpiresAt: expiresAt, Scope: scope}
 	var exp any
 	if !expiresAt.IsZero() {
 		exp = toMillis(expiresAt)
@@ -137,9 +149,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, n
 			return err
 		}
 		var err error
-		res, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, cred_version)
-			SELECT `+nextID("api_tokens")+`, id, ?, ?, ?, ?, ?, cred_version FROM users WHERE id = ? AND cred_version = ?`,
-			name, prefix, tokenHash, toMillis(t.CreatedAt), exp, userID, credVersion)
+		res, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, cred_version, scope)
+			SELECT `+nextID("api_tokens")+`, id, ?, ?, ?, ?, ?, cred_version, ? FROM users WHERE id = ? AND cred_version = ?`,
+			name, prefix, tokenHash, toMillis(t.CreatedAt), exp, scope, userID, credVersion)
 		return err
 	})
 	if err == nil {
@@ -163,13 +175,13 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, n
 	return t, nil
 }
 
-const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at`
+const tokenColumns = `t.id, t.user_id, t.name, t.prefix, t.created_at, t.last_used_at, t.expires_at, t.scope`
 
 func scanToken(r rowScanner) (APIToken, error) {
 	var t APIToken
 	var created int64
 	var used, exp sql.NullInt64
-	if err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp); err != nil {
+	if err := r.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp, &t.Scope); err != nil {
 		return t, err
 	}
 	t.CreatedAt = fromMillis(created)
@@ -219,7 +231,7 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id int64) error {
 // TouchAPIToken.
 func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APIToken, error) {
 	now := toMillis(s.now())
-	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version
+	row := s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+`, u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version, u.role, coalesce(u.owner_id, 0)
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = 0
 		AND t.cred_version = u.cred_version`, tokenHash, now)
@@ -227,8 +239,8 @@ func (s *Store) APITokenUser(ctx context.Context, tokenHash []byte) (User, APITo
 	var u User
 	var created, ucreated int64
 	var used, exp sql.NullInt64
-	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp,
-		&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &ucreated, &u.CredVersion)
+	err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &created, &used, &exp, &t.Scope,
+		&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &ucreated, &u.CredVersion, &u.Role, &u.OwnerID)
 	if err != nil {
 		return User{}, APIToken{}, fmt.Errorf("store: token user: %w", notFound(err))
 	}

@@ -69,14 +69,14 @@ func TestAPITokens(t *testing.T) {
 	s := openTest(t, WithClock(func() time.Time { return clock() }))
 	u, _ := s.CreateUser(ctx, "a@example.com", "h", false)
 	other, _ := s.CreateUser(ctx, "b@example.com", "h", false)
-	tok, err := s.CreateAPIToken(ctx, u.ID, 1, "ci", "upw_abcd", []byte("token-hash-1"), time.Time{})
+	tok, err := s.CreateAPIToken(ctx, u.ID, 1, "ci", "upw_abcd", "", []byte("token-hash-1"), time.Time{})
 	if err != nil || tok.ID == 0 {
 		t.Fatalf("create: %v %+v", err, tok)
 	}
-	if _, err := s.CreateAPIToken(ctx, u.ID, 1, "dup", "upw_abcd", []byte("token-hash-1"), time.Time{}); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateAPIToken(ctx, u.ID, 1, "dup", "upw_abcd", "", []byte("token-hash-1"), time.Time{}); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate hash: %v", err)
 	}
-	exp, _ := s.CreateAPIToken(ctx, u.ID, 1, "short", "upw_efgh", []byte("token-hash-2"), now.Add(time.Hour))
+	exp, _ := s.CreateAPIToken(ctx, u.ID, 1, "short", "upw_efgh", "", []byte("token-hash-2"), now.Add(time.Hour))
 	got, gt, err := s.APITokenUser(ctx, []byte("token-hash-1"))
 	if err != nil || got.ID != u.ID || gt.Name != "ci" || !gt.LastUsedAt.IsZero() {
 		t.Fatalf("token user: %v %+v %+v", err, got, gt)

@@ -53,14 +53,14 @@ func TestIDsNeverReused(t *testing.T) {
 		}
 	})
 	t.Run("api tokens", func(t *testing.T) {
-		a, err := s.CreateAPIToken(ctx, alice.ID, alice.CredVersion, "a", "upw_a", []byte("ha"), time.Time{})
+		a, err := s.CreateAPIToken(ctx, alice.ID, alice.CredVersion, "a", "upw_a", "", []byte("ha"), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteAPIToken(ctx, alice.ID, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		b, err := s.CreateAPIToken(ctx, alice.ID, alice.CredVersion, "b", "upw_b", []byte("hb"), time.Time{})
+		b, err := s.CreateAPIToken(ctx, alice.ID, alice.CredVersion, "b", "upw_b", "", []byte("hb"), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestCredentialVersion(t *testing.T) {
 			if err := s.CreateSession(ctx, u.ID, u.CredVersion, []byte(c.name+"s"), exp); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.CreateAPIToken(ctx, u.ID, u.CredVersion, "t", "upw_t", []byte(c.name+"t"), time.Time{}); err != nil {
+			if _, err := s.CreateAPIToken(ctx, u.ID, u.CredVersion, "t", "upw_t", "", []byte(c.name+"t"), time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.bump(u); err != nil {
@@ -172,7 +172,7 @@ func TestCredentialVersion(t *testing.T) {
 			if err := s.CreateSession(ctx, u.ID, u.CredVersion, []byte(c.name+"s2"), exp); !errors.Is(err, ErrNotFound) {
 				t.Errorf("session under the old version: %v, want ErrNotFound", err)
 			}
-			if _, err := s.CreateAPIToken(ctx, u.ID, u.CredVersion, "t", "upw_t", []byte(c.name+"t2"), time.Time{}); !errors.Is(err, ErrNotFound) {
+			if _, err := s.CreateAPIToken(ctx, u.ID, u.CredVersion, "t", "upw_t", "", []byte(c.name+"t2"), time.Time{}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("token under the old version: %v, want ErrNotFound", err)
 			}
 		})

@@ -37,7 +37,7 @@ func (s *Store) CreateSession(ctx context.Context, userID, credVersion int64, to
 // ErrNotFound, so callers have one case to
 // handle: log in again.
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte) (User, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version
+	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.password_hash, u.admin, u.disabled, u.created_at, u.cred_version, u.role, coalesce(u.owner_id, 0)
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0 AND s.cred_version = u.cred_version`,
 		tokenHash, toMillis(s.now()))

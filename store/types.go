@@ -12,6 +12,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a unique constraint would be broken (e.g. duplicate email).
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the request names something that cannot be (a role
+	// that does not exist, a viewer's owner that is no account).
+	ErrInvalid = errors.New("invalid")
 )
 
 // Monitor statuses.
@@ -37,6 +40,10 @@ type User struct {
 	// (password change or reset, disable, admin flag change); sessions,
 	// API tokens and JWTs carry the version they were issued under.
 	CredVersion int64
+	// Role is RoleAdmin, RoleMember or RoleViewer (Admin is Role ==
+	// RoleAdmin); OwnerID is whose monitors a viewer reads (0 otherwise).
+	Role    string
+	OwnerID int64
 }
 
 // Monitor is a configured check plus its current state and last result.

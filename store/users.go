@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-const userColumns = `id, email, password_hash, admin, disabled, created_at, cred_version`
+const userColumns = `id, email, password_hash, admin, disabled, created_at, cred_version, role, coalesce(owner_id, 0)`
 
 // normEmail makes "Bob@Example.com " and "bob@example.com" one account; the
 // UNIQUE index then compares plain bytes.
@@ -24,7 +24,7 @@ type execer interface {
 func scanUser(r rowScanner) (User, error) {
 	var u User
 	var created int64
-	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.CredVersion); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.CredVersion, &u.Role, &u.OwnerID); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt = fromMillis(created)
@@ -64,13 +64,25 @@ func (s *Store) CreateFirstUser(ctx context.Context, email, passwordHash string)
 }
 
 func (s *Store) insertUser(ctx context.Context, q queryer, email, passwordHash string, admin bool) (User, error) {
+	role := RoleMember
+	if admin {
+		role = RoleAdmin
+	}
+	return s.insertUserRole(ctx, q, email, passwordHash, role, 0)
+}
+
+func (s *Store) insertUserRole(ctx context.Context, q queryer, email, passwordHash, role string, ownerID int64) (User, error) {
 	email = normEmail(email)
 	if email == "" {
 		return User{}, errors.New("empty email")
 	}
-	row := q.QueryRowContext(ctx, `INSERT INTO users (id, email, password_hash, admin, created_at)
-		VALUES (`+nextID("users")+`, ?, ?, ?, ?) RETURNING `+userColumns,
-		email, passwordHash, boolInt(admin), toMillis(s.now()))
+	var owner any
+	if ownerID != 0 {
+		owner = ownerID
+	}
+	row := q.QueryRowContext(ctx, `INSERT INTO users (id, email, password_hash, admin, role, owner_id, created_at)
+		VALUES (`+nextID("users")+`, ?, ?, ?, ?, ?, ?) RETURNING `+userColumns,
+		email, passwordHash, boolInt(role == RoleAdmin), role, owner, toMillis(s.now()))
 	u, err := scanUser(row)
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("email %s: %w", email, ErrConflict)
@@ -165,7 +177,11 @@ func (s *Store) SetUserAdmin(ctx context.Context, userID int64, admin bool) erro
 		if was == admin {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ? WHERE id = ?`, boolInt(admin), userID); err != nil {
+		role := RoleMember
+		if admin {
+			role = RoleAdmin
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET admin = ?, role = ?, owner_id = NULL WHERE id = ?`, boolInt(admin), role, userID); err != nil {
 			return err
 		}
 		return bumpCredentials(ctx, tx, userID, nil)
@@ -236,4 +252,81 @@ func notFound(err error) error {
 		return ErrNotFound
 	}
 	return err
+}
+
+// Roles: what a user may do (see migration 0011).
+const (
+	RoleAdmin  = "admin"  // everything, users and the instance included
+	RoleMember = "member" // their own monitors, channels and tokens
+	RoleViewer = "viewer" // reads the monitors of their owner; changes only their own password and sessions
+)
+
+// ValidRole tells a role name.
+func ValidRole(r string) bool { return r == RoleAdmin || r == RoleMember || r == RoleViewer }
+
+// CreateUserWithRole adds an account with a role; a viewer reads the
+// account ownerID, which must exist and not be a viewer (ErrInvalid).
+// ErrConflict if the email is taken.
+func (s *Store) CreateUserWithRole(ctx context.Context, email, passwordHash, role string, ownerID int64) (User, error) {
+	if !ValidRole(role) {
+		return User{}, fmt.Errorf("store: create user: role %q: %w", role, ErrInvalid)
+	}
+	if role != RoleViewer {
+		ownerID = 0
+	}
+	var u User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if role == RoleViewer {
+			var ownerRole string
+			if err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, ownerID).Scan(&ownerRole); err != nil || ownerRole == RoleViewer {
+				return fmt.Errorf("owner %d: %w", ownerID, ErrInvalid)
+			}
+		}
+		var err error
+		u, err = s.insertUserRole(ctx, tx, email, passwordHash, role, ownerID)
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	return u, nil
+}
+
+// SetUserRole changes a user's role; a viewer reads the account ownerID
+// (which must be a user other than them, and not a viewer). A change ends
+// the user's credentials, like SetUserAdmin.
+func (s *Store) SetUserRole(ctx context.Context, userID int64, role string, ownerID int64) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("store: role %q: %w", role, ErrInvalid)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var was string
+		var wasOwner int64
+		if err := tx.QueryRowContext(ctx, `SELECT role, coalesce(owner_id, 0) FROM users WHERE id = ?`, userID).Scan(&was, &wasOwner); err != nil {
+			return notFound(err)
+		}
+		var owner any
+		if role == RoleViewer {
+			var ownerRole string
+			err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`, ownerID).Scan(&ownerRole)
+			if err != nil || ownerID == userID || ownerRole == RoleViewer {
+				return fmt.Errorf("owner %d: %w", ownerID, ErrInvalid)
+			}
+			owner = ownerID
+		} else {
+			ownerID = 0
+		}
+		if was == role && wasOwner == ownerID {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, admin = ?, owner_id = ? WHERE id = ?`,
+			role, boolInt(role == RoleAdmin), owner, userID); err != nil {
+			return err
+		}
+		return bumpCredentials(ctx, tx, userID, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: set role of user %d: %w", userID, err)
+	}
+	return nil
 }

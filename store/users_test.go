@@ -16,7 +16,7 @@ func TestCreateUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := User{ID: u.ID, Email: "alice@example.com", PasswordHash: "h1", Admin: true, CreatedAt: clk.Now(), CredVersion: 1}
+	want := User{ID: u.ID, Email: "alice@example.com", PasswordHash: "h1", Admin: true, CreatedAt: clk.Now(), CredVersion: 1, Role: RoleAdmin}
 	if u != want {
 		t.Errorf("CreateUser = %+v, want %+v", u, want)
 	}

@@ -33,6 +33,7 @@ type Page struct {
 	Favicon   string                   // overall state for the tab icon: "up", "down" or "" (neutral)
 	Live      bool                     // the page subscribes to the live feed (and does not meta-refresh)
 	Problems  []string                 // what is wrong with the instance (no workers, no data), shown as a banner
+	ReadOnly  bool                     // a viewer: no buttons or links that change anything
 
 	// section is the nav item marked as the current page; page components
 	// set it, handlers need not.
@@ -163,6 +164,7 @@ type SessionRow struct {
 type TokenRow struct {
 	ID                               int64
 	Name, Prefix                     string
+	Scope                            string // read or write
 	CreatedAt, LastUsedAt, ExpiresAt time.Time
 }
 
@@ -171,6 +173,8 @@ type UserRow struct {
 	ID                    int64
 	Email                 string
 	Admin, Disabled, Self bool
+	Role                  string // admin, member or viewer
+	OwnerEmail            string // a viewer's: whose monitors they read
 	CreatedAt             time.Time
 }
 
@@ -188,6 +192,9 @@ type SettingsPage struct {
 	// signed-in user, hence the prefix.)
 	NewUserEmail string
 	NewUserAdmin bool
+	NewUserRole  string
+	// Viewer: the signed-in user is a viewer (read-only tokens only).
+	Viewer bool
 	// TokenName re-renders the token form after an error.
 	TokenName string
 

@@ -588,8 +588,8 @@ func TestSettingsForms(t *testing.T) {
 	}
 	for action, want := range map[string][]string{
 		"/settings/password":           {"current_password", "new_password", "new_password_confirm"},
-		"/settings/tokens":             {"token_name"},
-		"/settings/users":              {"user_email", "user_password", "user_admin"},
+		"/settings/tokens":             {"token_name", "token_scope"},
+		"/settings/users":              {"user_email", "user_password", "user_role"},
 		"/settings/users/2/password":   {"password"},
 		"/settings/users/2/disable":    {"disabled"},
 		"/settings/users/3/disable":    {"disabled"},

@@ -93,3 +93,29 @@ func expiresText(now, t time.Time) string {
 	}
 	return "Expires " + RelTime(now, t)
 }
+
+func roleID(id int64) string { return "role-" + strconv.FormatInt(id, 10) }
+
+// roleOptions are the roles in the order forms offer them.
+var roleOptions = []string{"member", "viewer", "admin"}
+
+func roleLabel(r string) string {
+	switch r {
+	case "admin":
+		return "Admin"
+	case "viewer":
+		return "Viewer"
+	}
+	return "Member"
+}
+
+// newUserRole is the add-user form's role: as submitted, else member.
+func newUserRole(s SettingsPage) string {
+	switch {
+	case s.NewUserRole != "":
+		return s.NewUserRole
+	case s.NewUserAdmin:
+		return "admin"
+	}
+	return "member"
+}

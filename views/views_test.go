@@ -264,7 +264,7 @@ func TestPagesRender(t *testing.T) {
 				"signs you out", "This device", `action="/settings/sessions/b2/revoke"`, "Safari on iOS", "Chrome on Linux",
 				`action="/settings/tokens"`, `name="token_name"`, `action="/settings/tokens/2/revoke"`, "upw_88c1",
 				`value="upw_secret_token_value"`, "copy it now", `data-copy="new-token"`,
-				`action="/settings/users"`, `name="user_email"`, `value="carol@example.com"`, `name="user_password"`, `name="user_admin"`,
+				`action="/settings/users"`, `name="user_email"`, `value="carol@example.com"`, `name="user_password"`, `name="user_role"`,
 				"Already in use", `action="/settings/users/2/disable"`, `name="disabled" value="true"`, `action="/settings/users/3/disable"`,
 				`name="disabled" value="false"`, `action="/settings/users/2/password"`, `name="password"`, ">Enable<", `href="/settings" aria-current="page"`,
 			},
