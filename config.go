@@ -46,6 +46,8 @@ type config struct {
 	QuotaMonitors, QuotaChannels, QuotaTokens int
 	MinInterval                               time.Duration
 	HostRate                                  float64
+	// MetricsAllow are networks that may read /metrics without a token.
+	MetricsAllow []netip.Prefix
 }
 
 // setting describes one env variable and its flag.
@@ -77,6 +79,7 @@ var (
 	sQuotaTok = setting{"QUOTA_TOKENS", "quota-tokens", "20", "API tokens a user may have (0: no limit; admins are not limited)"}
 	sMinIntv  = setting{"MIN_INTERVAL_SECONDS", "min-interval-seconds", "20", "shortest check interval a non-admin may give a monitor, in seconds (admins: from 1)"}
 	sHostRate = setting{"HOST_RATE", "host-rate", "10", "checks per second at most to one destination host, across all monitors (0: no cap)"}
+	sMetrics  = setting{"METRICS_ALLOW", "metrics-allow", "", "networks that may read /metrics without a token, comma-separated CIDRs or addresses (e.g. 127.0.0.1,10.0.0.0/8)"}
 	sTrusted  = setting{"TRUSTED_PROXIES", "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed, comma-separated CIDRs or addresses (e.g. 127.0.0.1/32,10.0.0.0/8)"}
 )
 
@@ -211,6 +214,9 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	c.MinInterval = time.Duration(secs) * time.Second
 	if c.HostRate, err = strconv.ParseFloat(get(sHostRate), 64); err != nil || c.HostRate < 0 || c.HostRate > 100_000 || c.HostRate != c.HostRate {
 		return c, nil, fmt.Errorf("HOST_RATE: %q must be checks per second from 0 (no cap) to 100000", get(sHostRate))
+	}
+	if c.MetricsAllow, err = parsePrefixes(get(sMetrics)); err != nil {
+		return c, nil, fmt.Errorf("METRICS_ALLOW: %w", err)
 	}
 	return c, fs.Args(), nil
 }

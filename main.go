@@ -164,7 +164,7 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK, sTrusted,
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK, sTrusted, sMetrics,
 		sQuotaMon, sQuotaCh, sQuotaTok, sMinIntv, sHostRate)
 	if err != nil {
 		return err
@@ -226,8 +226,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Options: notify.Options{From: from, Egress: pol},
 		Logger:  log,
 	})
+	var a *app.App // set below; the sink starts only once it is
 	onSaved := func(checks []store.Check, updates []store.StateUpdate) {
 		hub.Published(checks, updates)
+		a.ObserveChecks(checks)
 		for _, u := range updates {
 			if u.Transition != nil && u.Transition.Alert {
 				alerts.Poke() // the batch queued alerts: send them now, not at the next poll
@@ -247,9 +249,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// HTTPS workers join through the bridge, on this server's own port.
 	bridge := checker.NewBridge(q, checker.BridgeConfig{Logger: log})
-	a := app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
+	a = app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
 		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions,
-		TrustedProxies: cfg.TrustedProxies, MinInterval: cfg.MinInterval,
+		TrustedProxies: cfg.TrustedProxies, MetricsAllow: cfg.MetricsAllow, MinInterval: cfg.MinInterval,
 		Quotas: store.Quotas{store.QuotaMonitors: cfg.QuotaMonitors, store.QuotaChannels: cfg.QuotaChannels, store.QuotaTokens: cfg.QuotaTokens}},
 		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Bridge: bridge, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 

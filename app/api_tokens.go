@@ -46,8 +46,8 @@ func (a *App) createToken(r *http.Request, name string, days int, scope string) 
 		scope = store.ScopeRead // all a viewer can have
 	case scope == "":
 		scope = store.ScopeWrite
-	case scope != store.ScopeRead && scope != store.ScopeWrite:
-		fe.add("scope", "must be read or write")
+	case scope != store.ScopeRead && scope != store.ScopeWrite && scope != store.ScopeMetrics:
+		fe.add("scope", "must be read, write or metrics")
 	case scope == store.ScopeWrite && u.Role == store.RoleViewer:
 		fe.add("scope", "must be read for a viewer")
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// non-admin may give a monitor (0: none).
 	Quotas      store.Quotas
 	MinInterval time.Duration
+	// MetricsAllow are the networks that may read /metrics without a
+	// token (a Prometheus on the LAN); empty: a bearer token is needed.
+	MetricsAllow []netip.Prefix
 }
 
 // Deps are the app's collaborators.
@@ -88,6 +91,8 @@ type App struct {
 	push     Pusher
 	pings    pingLimiter
 	problems problemCache
+	phases   phaseBook // each monitor's newest phases, for /metrics
+	openapi  openAPICache
 	bridge   *checker.Bridge
 	polls    pollLimiter
 	creds    credCache

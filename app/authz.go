@@ -15,6 +15,7 @@ type access uint8
 const (
 	public        access = iota // anyone: sign-in, setup, push pings (the token is the credential), health, assets
 	workerTok                   // an HTTPS worker's token, and nothing else
+	scraper                     // /metrics: a network in METRICS_ALLOW, or any bearer credential (a metrics token too)
 	apiRead                     // API, reads: every signed-in user; a viewer reads their owner's objects
 	apiWrite                    // API, changes: members and admins with a session, a JWT or a write token
 	apiSelf                     // API, reads the caller's own account: everyone signed in, read tokens too
@@ -52,6 +53,7 @@ var (
 	errReadOnlyToken = &apiError{Status: http.StatusForbidden, Title: "Forbidden", Detail: "this API token is read-only (scope read)"}
 	errViewer        = &apiError{Status: http.StatusForbidden, Title: "Forbidden", Detail: "a viewer can look but not change anything"}
 	errNotAdmin      = &apiError{Status: http.StatusForbidden, Title: "Forbidden", Detail: "only an admin can do this"}
+	errMetricsToken  = &apiError{Status: http.StatusForbidden, Title: "Forbidden", Detail: "a metrics token reads /metrics and nothing else"}
 )
 
 const (
@@ -83,8 +85,8 @@ func (a *App) guard(rt route) http.HandlerFunc {
 	switch rt.access {
 	case public:
 		return rt.h
-	case workerTok:
-		return rt.h // the handler is already requireWorker's
+	case workerTok, scraper:
+		return rt.h // the handler authenticates (requireWorker, metricsEndpoint)
 	}
 	check := func(w http.ResponseWriter, r *http.Request) {
 		u := userFrom(r.Context())
@@ -96,6 +98,9 @@ func (a *App) guard(rt route) http.HandlerFunc {
 			}
 		}
 		switch {
+		case scopeFrom(r.Context()) == store.ScopeMetrics:
+			fail(errMetricsToken)
+			return
 		case (rt.access == apiAdmin || rt.access == pageAdmin) && u.Role != store.RoleAdmin:
 			fail(errNotAdmin)
 			return

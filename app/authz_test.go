@@ -88,6 +88,9 @@ var matrix = map[string]target{
 	"DELETE /api/websites/{id}":               {path: "/api/websites/{m}", objectPath: true},
 	"/api/":                                   {path: "/api/nothing"},
 	"GET /healthz":                            {path: "/healthz"},
+	"GET /metrics":                            {path: "/metrics"},
+	"GET /api/openapi.json":                   {path: "/api/openapi.json"},
+	"GET /api/docs":                           {path: "/api/docs"},
 	"GET /api/v1/monitor-types":               {path: "/api/v1/monitor-types"},
 	"GET /api/v1/admin/instance-alerts":       {path: "/api/v1/admin/instance-alerts", admin: true},
 	"PUT /api/v1/admin/instance-alerts":       {path: "/api/v1/admin/instance-alerts", body: `{"channels":[]}`, admin: true},
@@ -385,6 +388,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			refused(rt, anon, false, 401)
 			refused(rt, memberAPI, false, 401, 403)
 			continue
+		case scraper:
+			refused(rt, anon, false, 401)
+			allowedRead(rt, memberAPI, false)
+			allowedRead(rt, viewerAPI, false)
+			continue
 		}
 		if page {
 			refused(rt, anon, true, http.StatusSeeOther)
@@ -442,7 +450,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 func accessName(k access) string {
-	return [...]string{"public", "worker", "apiRead", "apiWrite", "apiSelf", "apiSelfWrite", "apiAdmin",
+	return [...]string{"public", "worker", "scraper", "apiRead", "apiWrite", "apiSelf", "apiSelfWrite", "apiAdmin",
 		"pageRead", "pageWrite", "pageSelf", "pageSelfWrite", "pageAdmin"}[k]
 }
 

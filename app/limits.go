@@ -89,6 +89,11 @@ func (a *App) intervalFloor(u store.User, m *store.Monitor, in monitorInput, cre
 		"must be at least %d seconds (the shortest interval allowed on this instance; admins may go lower)", int(floor/time.Second))}}
 }
 
+// quotasInput is PATCH /api/v1/users/{id}: limits by kind.
+type quotasInput struct {
+	Quotas map[string]*int `json:"quotas"`
+}
+
 type quotaJSON struct {
 	Limit *int `json:"limit"` // null: no limit
 	Used  int  `json:"used"`
@@ -136,9 +141,7 @@ func (a *App) apiUpdateUser(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	var in struct {
-		Quotas map[string]*int `json:"quotas"`
-	}
+	var in quotasInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		a.writeError(w, r, err)
 		return

@@ -164,7 +164,9 @@ const liveRecheck = 30 * time.Second
 // live serves the feed over WebSocket to a signed-in page or a bearer token.
 // Browsers' cross-origin connections are refused by the Origin check.
 func (a *App) live(w http.ResponseWriter, r *http.Request) {
-	u := userFrom(r.Context())
+	// u's monitors are streamed (a viewer's owner's); me is who is
+	// signed in, whose credentials end the feed.
+	u, me := userFrom(r.Context()), selfFrom(r.Context())
 	session := ""
 	if c, err := r.Cookie(sessionCookie); err == nil && r.Header.Get("Authorization") == "" {
 		session = string(hashToken(c.Value))
@@ -177,7 +179,7 @@ func (a *App) live(w http.ResponseWriter, r *http.Request) {
 	// Subscribe before the handshake, then check the credentials again: a
 	// logout racing with the connect is then either seen here or delivered
 	// to the subscription, never lost in between.
-	sub := a.hub.subscribe(u.ID, session)
+	sub := a.hub.subscribe(me.ID, session)
 	defer a.hub.unsubscribe(sub)
 	if !a.stillValid(r.Context(), r) {
 		a.writeError(w, r, errUnauthorized)
@@ -195,7 +197,7 @@ func (a *App) live(w http.ResponseWriter, r *http.Request) {
 	defer recheck.Stop()
 	version := time.NewTicker(credFresh)
 	defer version.Stop()
-	known := u.CredVersion
+	known := me.CredVersion
 	for {
 		select {
 		case <-ctx.Done():
@@ -204,7 +206,7 @@ func (a *App) live(w http.ResponseWriter, r *http.Request) {
 			conn.Close(websocket.StatusPolicyViolation, "session ended")
 			return
 		case <-version.C:
-			if !a.credsStillHold(ctx, r, u.ID, &known) {
+			if !a.credsStillHold(ctx, r, me.ID, &known) {
 				conn.Close(websocket.StatusPolicyViolation, "credentials changed")
 				return
 			}

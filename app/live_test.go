@@ -122,3 +122,52 @@ func TestLiveFeedEndsWithSession(t *testing.T) {
 		t.Fatalf("after logout the feed should close with policy violation, got %v", err)
 	}
 }
+
+// A viewer's feed carries their owner's monitors and ends with the
+// viewer's own credentials, not the owner's.
+func TestLiveFeedOfAViewer(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signup(t)
+	var mine monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", admin, `{"name":"mine","url":"http://127.0.0.1:9/"}`).json(t, &mine)
+	var v userJSON
+	e.do(t, "POST", "/api/v1/users", admin, `{"email":"v@example.com","password":"viewerpassword","role":"viewer"}`).json(t, &v)
+	var vl struct{ Token string }
+	e.do(t, "POST", "/api/v1/auth/login", "", `{"email":"v@example.com","password":"viewerpassword"}`).json(t, &vl)
+	conn, _, err := dialLive(t, e, http.Header{"Authorization": {"Bearer " + vl.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	hub := e.app.hub
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		hub.mu.Lock()
+		n := len(hub.subs)
+		hub.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("live connection never subscribed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	hub.Published([]store.Check{{MonitorID: mine.ID, At: at, OK: true, StatusCode: 200}}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var ev LiveEvent
+	if err := wsjson.Read(ctx, conn, &ev); err != nil || ev.MonitorID != mine.ID {
+		t.Fatalf("viewer's feed: %+v %v", ev, err)
+	}
+	// The admin resets the viewer's password: the feed closes.
+	if err := e.st.SetPassword(context.Background(), v.ID, "x"); err != nil {
+		t.Fatal(err)
+	}
+	e.app.credentialsEnded(v.ID, nil)
+	_, _, err = conn.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("after the viewer's reset the feed should close, got %v", err)
+	}
+}

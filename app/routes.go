@@ -72,6 +72,9 @@ func (a *App) routeTable() []route {
 
 		{"/api/", public, a.apiNotFound},
 		{"GET /healthz", public, a.healthz},
+		{"GET /metrics", scraper, a.metricsEndpoint},
+		{"GET /api/openapi.json", public, a.openAPIJSON},
+		{"GET /api/docs", public, a.apiDocsPage},
 		{"GET /api/v1/monitor-types", apiRead, a.apiMonitorTypes},
 		{"GET /api/v1/admin/instance-alerts", apiAdmin, a.apiInstanceAlerts},
 		{"PUT /api/v1/admin/instance-alerts", apiAdmin, a.apiSetInstanceAlerts},

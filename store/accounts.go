@@ -125,8 +125,9 @@ type APIToken struct {
 // API token scopes: a read token is refused on every route that changes
 // something.
 const (
-	ScopeRead  = "read"
-	ScopeWrite = "write"
+	ScopeRead    = "read"
+	ScopeWrite   = "write"
+	ScopeMetrics = "metrics" // GET /metrics only
 )
 
 // CreateAPIToken stores a new token's hash, stamped with the credential

@@ -8,5 +8,5 @@ ALTER TABLE users ADD COLUMN owner_id INTEGER REFERENCES users (id) ON DELETE SE
 UPDATE users SET role = 'admin' WHERE admin = 1;
 
 -- API tokens are scoped: 'read' tokens are refused on every route that
--- changes something.
-ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write' CHECK (scope IN ('read', 'write'));
+-- changes something, 'metrics' tokens on every route but /metrics.
+ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write' CHECK (scope IN ('read', 'write', 'metrics'));
