@@ -41,6 +41,11 @@ type config struct {
 	EgressAllow   []netip.Prefix
 	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Fair limits: default quotas per user, the shortest interval a
+	// non-admin may use, and checks per second per destination host.
+	QuotaMonitors, QuotaChannels, QuotaTokens int
+	MinInterval                               time.Duration
+	HostRate                                  float64
 	// MetricsAllow are networks that may read /metrics without a token.
 	MetricsAllow []netip.Prefix
 }
@@ -69,6 +74,11 @@ var (
 	sToken    = setting{"WORKER_TOKEN", "token", "", "worker token (upww_…) from the server's Workers page, with --server"}
 	sEgress   = setting{"EGRESS_PRIVATE", "egress-private", "allow", "who may check or alert private and loopback addresses: allow (everyone), admins (monitors and channels of admins) or deny (no one)"}
 	sEgressOK = setting{"EGRESS_ALLOW", "egress-allow", "", "CIDR ranges checks and alerts may always reach, even under EGRESS_PRIVATE=deny, comma-separated (never metadata or link-local addresses, nor upwatch's own ports)"}
+	sQuotaMon = setting{"QUOTA_MONITORS", "quota-monitors", "500", "monitors a user may have (0: no limit; admins are not limited)"}
+	sQuotaCh  = setting{"QUOTA_CHANNELS", "quota-channels", "50", "alert channels a user may have (0: no limit; admins are not limited)"}
+	sQuotaTok = setting{"QUOTA_TOKENS", "quota-tokens", "20", "API tokens a user may have (0: no limit; admins are not limited)"}
+	sMinIntv  = setting{"MIN_INTERVAL_SECONDS", "min-interval-seconds", "20", "shortest check interval a non-admin may give a monitor, in seconds (admins: from 1)"}
+	sHostRate = setting{"HOST_RATE", "host-rate", "10", "checks per second at most to one destination host, across all monitors (0: no cap)"}
 	sMetrics  = setting{"METRICS_ALLOW", "metrics-allow", "", "networks that may read /metrics without a token, comma-separated CIDRs or addresses (e.g. 127.0.0.1,10.0.0.0/8)"}
 	sTrusted  = setting{"TRUSTED_PROXIES", "trusted-proxies", "", "reverse proxies whose X-Forwarded-For is believed, comma-separated CIDRs or addresses (e.g. 127.0.0.1/32,10.0.0.0/8)"}
 )
@@ -188,6 +198,22 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, us
 	}
 	if c.TrustedProxies, err = parsePrefixes(get(sTrusted)); err != nil {
 		return c, nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	for _, q := range []struct {
+		s   setting
+		dst *int
+	}{{sQuotaMon, &c.QuotaMonitors}, {sQuotaCh, &c.QuotaChannels}, {sQuotaTok, &c.QuotaTokens}} {
+		if *q.dst, err = strconv.Atoi(get(q.s)); err != nil || *q.dst < 0 || *q.dst > 1_000_000 {
+			return c, nil, fmt.Errorf("%s: %q must be a number from 0 (no limit) to 1000000", q.s.env, get(q.s))
+		}
+	}
+	secs, err := strconv.Atoi(get(sMinIntv))
+	if err != nil || secs < 1 || secs > 86400 {
+		return c, nil, fmt.Errorf("MIN_INTERVAL_SECONDS: %q must be a number of seconds from 1 to 86400", get(sMinIntv))
+	}
+	c.MinInterval = time.Duration(secs) * time.Second
+	if c.HostRate, err = strconv.ParseFloat(get(sHostRate), 64); err != nil || c.HostRate < 0 || c.HostRate > 100_000 || c.HostRate != c.HostRate {
+		return c, nil, fmt.Errorf("HOST_RATE: %q must be checks per second from 0 (no cap) to 100000", get(sHostRate))
 	}
 	if c.MetricsAllow, err = parsePrefixes(get(sMetrics)); err != nil {
 		return c, nil, fmt.Errorf("METRICS_ALLOW: %w", err)

@@ -184,7 +184,8 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK, sTrusted, sMetrics)
+	cfg, _, err := parseConfig(newFlagSet("serve", stderr), args, getenv, sHost, sPort, sDatabase, sRedis, sJWT, sInterval, sLogLevel, sWorkers, sWorkMax, sRetain, sBaseURL, sMailFrom, sRegions, sEgress, sEgressOK, sTrusted, sMetrics,
+		sQuotaMon, sQuotaCh, sQuotaTok, sMinIntv, sHostRate)
 	if err != nil {
 		return err
 	}
@@ -261,7 +262,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	spool := store.OpenSpool(store.SpoolPath(st.Path()))
 	defer spool.Close()
 	chk := checker.New(st, q, checker.Config{LocalWorkers: workers, LocalWorkersMax: cfg.WorkersMax, Logger: log, OnSaved: onSaved,
-		DefaultRegions: cfg.Regions, Version: version, Alerter: alerts, Spool: spool, Egress: pol})
+		DefaultRegions: cfg.Regions, Version: version, Alerter: alerts, Spool: spool, Egress: pol, HostRate: cfg.HostRate})
 	assets, err := static.New()
 	if err != nil {
 		return err
@@ -270,7 +271,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bridge := checker.NewBridge(q, checker.BridgeConfig{Logger: log})
 	a = app.New(app.Config{JWTSecret: []byte(secret), DefaultInterval: cfg.CheckInterval, MailFrom: from,
 		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), BaseURL: baseURL, DefaultRegions: cfg.Regions,
-		TrustedProxies: cfg.TrustedProxies, MetricsAllow: cfg.MetricsAllow},
+		TrustedProxies: cfg.TrustedProxies, MetricsAllow: cfg.MetricsAllow, MinInterval: cfg.MinInterval,
+		Quotas: store.Quotas{store.QuotaMonitors: cfg.QuotaMonitors, store.QuotaChannels: cfg.QuotaChannels, store.QuotaTokens: cfg.QuotaTokens}},
 		app.Deps{Store: st, Scheduler: chk, Push: chk, Queue: q, Bridge: bridge, Assets: assets, Hub: hub, Alerts: alerts, Logger: log})
 
 	// Alerts are delivered beside the checks and finish their sends in

@@ -312,6 +312,12 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"EGRESS_PRIVATE":  {"EGRESS_PRIVATE": "sometimes"},
 		"EGRESS_ALLOW":    {"EGRESS_ALLOW": "10.0.0.0/40"},
 		"TRUSTED_PROXIES": {"TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
+		// Fair limits.
+		"QUOTA_MONITORS":       {"QUOTA_MONITORS": "-1"},
+		"QUOTA_CHANNELS":       {"QUOTA_CHANNELS": "many"},
+		"QUOTA_TOKENS":         {"QUOTA_TOKENS": "1.5"},
+		"MIN_INTERVAL_SECONDS": {"MIN_INTERVAL_SECONDS": "0"},
+		"HOST_RATE":            {"HOST_RATE": "fast"},
 	}
 	for name, over := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -24,6 +24,10 @@ type userJSON struct {
 	OwnerID   int64     `json:"owner_id,omitempty"` // a viewer's: whose monitors they read
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// Quotas and the minimum interval: in GET /api/v1/me and the admin's
+	// user endpoints (limits.go).
+	Quotas      map[string]quotaJSON `json:"quotas,omitempty"`
+	MinInterval *int                 `json:"min_interval_seconds,omitempty"`
 }
 
 func toUserJSON(u store.User) userJSON {
@@ -179,11 +183,6 @@ func (a *App) apiCreateUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 }
 
-func (a *App) apiListUsers(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListUsers(r.Context())
-	writeItems(a, w, r, list, err, toUserJSON)
-}
-
 // apiSetRole changes another user's role (and a viewer's owner). It ends
 // their credentials: rights come with new sign-ins only.
 func (a *App) apiSetRole(w http.ResponseWriter, r *http.Request) {
@@ -229,10 +228,6 @@ func (a *App) apiSetRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, toUserJSON(u))
-}
-
-func (a *App) apiMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))
 }
 
 // apiChangePassword changes the caller's own password (the current one is

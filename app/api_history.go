@@ -273,69 +273,6 @@ func (a *App) toIncidentJSON(i store.Incident) incidentJSON {
 	return j
 }
 
-// incidentFilter reads status and limit; the monitor comes from the caller.
-func incidentFilter(r *http.Request) (store.IncidentFilter, error) {
-	q := r.URL.Query()
-	f := store.IncidentFilter{Status: q.Get("status")}
-	if f.Status != "" && f.Status != "open" && f.Status != "resolved" {
-		return f, badRequest("status", "must be open or resolved")
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxCheckLimit {
-			return f, badRequest("limit", "must be a whole number from 1 to %d", maxCheckLimit)
-		}
-		f.Limit = n
-	}
-	return f, nil
-}
-
-func (a *App) writeIncidents(w http.ResponseWriter, r *http.Request, f store.IncidentFilter) {
-	list, err := a.st.ListIncidents(r.Context(), userFrom(r.Context()).ID, f)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]incidentJSON, len(list))
-	for i, inc := range list {
-		items[i] = a.toIncidentJSON(inc)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-func (a *App) apiIncidents(w http.ResponseWriter, r *http.Request) {
-	f, err := incidentFilter(r)
-	if err == nil {
-		if s := r.URL.Query().Get("monitor_id"); s != "" {
-			id, perr := strconv.ParseInt(s, 10, 64)
-			if perr != nil || id <= 0 {
-				err = badRequest("monitor_id", "must be a monitor id")
-			}
-			f.MonitorID = id
-		}
-	}
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	a.writeIncidents(w, r, f)
-}
-
-func (a *App) apiMonitorIncidents(w http.ResponseWriter, r *http.Request) {
-	m, err := a.ownedMonitor(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	f, err := incidentFilter(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	f.MonitorID = m.ID
-	a.writeIncidents(w, r, f)
-}
-
 func (a *App) apiAcknowledge(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {

@@ -52,6 +52,10 @@ type monitorJSON struct {
 	Degraded  map[string]*float64 `json:"degraded"`
 	CreatedAt time.Time           `json:"created_at"`
 	UpdatedAt time.Time           `json:"updated_at"`
+
+	// ChecksRateLimited counts runs skipped by the host rate cap
+	// (HOST_RATE) since the server started.
+	ChecksRateLimited int64 `json:"checks_rate_limited"`
 }
 
 type checkJSON struct {
@@ -115,6 +119,7 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 			out[i].RegionStates = append(out[i].RegionStates, j)
 			out[i].ChecksMissed += rs.Missed
 		}
+		out[i].ChecksRateLimited = a.rateLimited(m.ID)
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
 		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}
 	}
@@ -229,15 +234,17 @@ func (a *App) apiCreateMonitor(w http.ResponseWriter, r *http.Request) {
 
 // createMonitor validates, stores and schedules; shared by API and form.
 func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, error) {
-	m, fe := applyMonitor(newMonitorDefaults(a.cfg.DefaultInterval), in, true)
-	if len(fe) > 0 {
+	u := userFrom(r.Context())
+	m, fe := applyMonitor(newMonitorDefaults(a.defaultIntervalFor(u)), in, true)
+	if fe = append(fe, a.intervalFloor(u, &m, in, true)...); len(fe) > 0 {
 		return m, fe
 	}
-	m.UserID = userFrom(r.Context()).ID
+	m.UserID = u.ID
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
 	m, err := a.st.CreateMonitor(r.Context(), m)
+	err = quotaFields(err)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
 	}
@@ -255,7 +262,7 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 		return cur, storeErr(err)
 	}
 	m, fe := applyMonitor(cur, in, false)
-	if len(fe) > 0 {
+	if fe = append(fe, a.intervalFloor(userFrom(r.Context()), &m, in, false)...); len(fe) > 0 {
 		return m, fe
 	}
 	if err := ensurePushToken(&m); err != nil {
@@ -326,20 +333,6 @@ func (a *App) deleteMonitor(r *http.Request, id int64) error {
 	return nil
 }
 
-func (a *App) apiListMonitors(w http.ResponseWriter, r *http.Request) {
-	ms, err := a.st.ListMonitors(r.Context(), userFrom(r.Context()).ID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items, err := a.monitorsJSON(r.Context(), ms...)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
 func (a *App) apiGetMonitor(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
@@ -383,42 +376,6 @@ func (a *App) apiDeleteMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-const (
-	defaultCheckLimit = 100
-	maxCheckLimit     = 1000
-)
-
-func (a *App) apiListChecks(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	limit := defaultCheckLimit
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxCheckLimit {
-			a.writeError(w, r, badRequest("limit", "must be a whole number from 1 to %d", maxCheckLimit))
-			return
-		}
-		limit = n
-	}
-	if _, err := a.st.GetMonitor(r.Context(), userFrom(r.Context()).ID, id); err != nil {
-		a.writeError(w, r, storeErr(err))
-		return
-	}
-	checks, err := a.st.ListChecks(r.Context(), id, limit)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]*checkJSON, len(checks))
-	for i, c := range checks {
-		items[i] = toCheckJSON(c, true)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (a *App) apiNotFound(w http.ResponseWriter, r *http.Request) {

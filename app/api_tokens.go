@@ -78,7 +78,10 @@ func (a *App) createToken(r *http.Request, name string, days int, scope string) 
 	if errors.Is(err, store.ErrNotFound) {
 		return t, "", errUnauthorized
 	}
-	return t, tok, err
+	if err != nil {
+		return t, "", quotaFields(err)
+	}
+	return t, tok, nil
 }
 
 func (a *App) apiCreateToken(w http.ResponseWriter, r *http.Request) {
@@ -99,11 +102,6 @@ func (a *App) apiCreateToken(w http.ResponseWriter, r *http.Request) {
 	j := toTokenJSON(t)
 	j.Token = tok
 	writeJSON(w, http.StatusCreated, j)
-}
-
-func (a *App) apiListTokens(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListAPITokens(r.Context(), userFrom(r.Context()).ID)
-	writeItems(a, w, r, list, err, toTokenJSON)
 }
 
 func (a *App) apiDeleteToken(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,11 @@ type Config struct {
 	// believed (sign-in throttling per client address); none: the peer's
 	// address is the client's.
 	TrustedProxies []netip.Prefix
+	// Fair limits (limits.go): the instance's default quotas (nil or 0:
+	// none; admins are not held to them) and the shortest interval a
+	// non-admin may give a monitor (0: none).
+	Quotas      store.Quotas
+	MinInterval time.Duration
 	// MetricsAllow are the networks that may read /metrics without a
 	// token (a Prometheus on the LAN); empty: a bearer token is needed.
 	MetricsAllow []netip.Prefix
@@ -91,6 +96,7 @@ type App struct {
 	bridge   *checker.Bridge
 	polls    pollLimiter
 	creds    credCache
+	pageKey  []byte // signs list cursors (paging.go)
 }
 
 // New builds the app.
@@ -116,7 +122,10 @@ func New(cfg Config, d Deps) *App {
 	if q, ok := d.Queue.(*checker.Queue); ok && d.Bridge == nil {
 		d.Bridge = checker.NewBridge(q, checker.BridgeConfig{Logger: d.Logger})
 	}
-	return &App{cfg: cfg, st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub, alerts: d.Alerts,
+	if d.Store != nil && cfg.Quotas != nil {
+		d.Store.SetQuotaDefaults(cfg.Quotas)
+	}
+	return &App{cfg: cfg, pageKey: newPageKey(cfg.JWTSecret), st: d.Store, sched: d.Scheduler, queue: d.Queue, assets: d.Assets, hub: d.Hub, alerts: d.Alerts,
 		log: d.Logger, now: d.Now, hash: newHasher(2), push: d.Push, bridge: d.Bridge}
 }
 

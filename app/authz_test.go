@@ -47,6 +47,7 @@ var matrix = map[string]target{
 	"POST /api/v1/users":                      {path: "/api/v1/users", body: `{"email":"new@example.com","password":"password123"}`, admin: true},
 	"GET /api/v1/users":                       {path: "/api/v1/users", admin: true},
 	"PUT /api/v1/users/{id}/role":             {path: "/api/v1/users/{u}/role", body: `{"role":"admin"}`, admin: true},
+	"PATCH /api/v1/users/{id}":                {path: "/api/v1/users/{u}", body: `{"quotas":{"monitors":10}}`, admin: true},
 	"GET /api/v1/me":                          {path: "/api/v1/me", self: true},
 	"POST /api/v1/me/password":                {path: "/api/v1/me/password", body: `{"current_password":"password123","new_password":"another password"}`, self: true},
 	"POST /api/v1/monitors":                   {path: "/api/v1/monitors", body: `{"name":"new","url":"http://127.0.0.1:1/"}`},

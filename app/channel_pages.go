@@ -78,12 +78,13 @@ func (a *App) channelRow(r *http.Request, c store.Channel) views.ChannelRow {
 }
 
 func (a *App) channelsPage(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListChannels(r.Context(), userFrom(r.Context()).ID)
+	list, next, err := a.st.ChannelsPage(r.Context(), userFrom(r.Context()).ID,
+		store.Page{Limit: 100, After: a.pageCursor(r, "cursor", "page-channels")})
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
-	p := views.ChannelsPage{Page: a.page(r, "Alerts")}
+	p := views.ChannelsPage{Page: a.page(r, "Alerts"), Pager: a.pager(r, "/channels", "", "cursor", "page-channels", next)}
 	for _, c := range list {
 		p.Channels = append(p.Channels, a.channelRow(r, c))
 	}
@@ -122,7 +123,7 @@ func (a *App) renderChannelForm(w http.ResponseWriter, r *http.Request, f views.
 		a.pageError(w, r, err)
 		return
 	}
-	f.Errors, f.FormError = fe.Map(), "Please fix the highlighted fields."
+	f.Errors, f.FormError = fe.Map(), formError(fe)
 	a.render(w, r, http.StatusUnprocessableEntity, views.ChannelFormPage(f))
 }
 
@@ -143,6 +144,7 @@ func (a *App) createChannelSubmit(w http.ResponseWriter, r *http.Request) {
 	c, err := applyChannel(store.Channel{UserID: userFrom(r.Context()).ID}, in, true, a.notifyOptions())
 	if err == nil {
 		c, err = a.st.CreateChannel(r.Context(), c)
+		err = quotaFields(err)
 	}
 	if err != nil {
 		a.renderChannelForm(w, r, f, err)
@@ -162,11 +164,13 @@ func (a *App) renderChannelDetail(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	p := views.ChannelDetail{Page: a.page(r, c.Name), Channel: a.channelRow(r, c), Test: test}
-	ds, err := a.deliveries(r.Context(), c.UserID, c.ID, 50)
+	list := "page-deliveries:" + itoa64(c.ID)
+	ds, next, err := a.deliveriesPage(r, c.UserID, c.ID, store.Page{Limit: 50, After: a.pageCursor(r, "deliveries", list)})
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
+	p.DeliveriesPager = a.pager(r, "/channels/"+itoa64(c.ID), "", "deliveries", list, next)
 	for _, d := range ds {
 		row := views.DeliveryRow{ID: d.ID, Kind: d.Kind, Status: d.Status, Monitor: d.Monitor, MonitorID: d.MonitorID,
 			CreatedAt: d.CreatedAt, Attempts: d.Attempts, LastError: d.LastError}

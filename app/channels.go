@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,6 +129,7 @@ func (a *App) apiCreateChannel(w http.ResponseWriter, r *http.Request) {
 	c, err := applyChannel(store.Channel{UserID: userFrom(r.Context()).ID, Enabled: true}, in, true, a.notifyOptions())
 	if err == nil {
 		c, err = a.st.CreateChannel(r.Context(), c)
+		err = quotaFields(err)
 	}
 	if err != nil {
 		a.writeError(w, r, err)
@@ -137,19 +137,6 @@ func (a *App) apiCreateChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/channels/"+itoa64(c.ID))
 	writeJSON(w, http.StatusCreated, toChannelJSON(c))
-}
-
-func (a *App) apiListChannels(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListChannels(r.Context(), userFrom(r.Context()).ID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]channelJSON, len(list))
-	for i, c := range list {
-		items[i] = toChannelJSON(c)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (a *App) ownedChannel(r *http.Request) (store.Channel, error) {
@@ -263,12 +250,8 @@ type deliveryJSON struct {
 	Log       []attemptJSON `json:"log"`
 }
 
-// deliveries returns a channel's log with each delivery's attempts.
-func (a *App) deliveries(ctx context.Context, userID, channelID int64, limit int) ([]deliveryJSON, error) {
-	list, err := a.st.ListDeliveries(ctx, userID, channelID, limit)
-	if err != nil {
-		return nil, storeErr(err)
-	}
+// deliveryJSONs renders deliveries with their attempts.
+func (a *App) deliveryJSONs(ctx context.Context, userID int64, list []store.Delivery) ([]deliveryJSON, error) {
 	out := make([]deliveryJSON, len(list))
 	for i, d := range list {
 		j := deliveryJSON{ID: d.ID, Kind: d.Kind, Status: d.Status, MonitorID: d.MonitorID, Attempts: d.Attempts,
@@ -289,29 +272,6 @@ func (a *App) deliveries(ctx context.Context, userID, channelID int64, limit int
 		out[i] = j
 	}
 	return out, nil
-}
-
-func (a *App) apiDeliveries(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			a.writeError(w, r, badRequest("limit", "must be a whole number from 1 to 500"))
-			return
-		}
-		limit = n
-	}
-	items, err := a.deliveries(r.Context(), userFrom(r.Context()).ID, id, limit)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 // apiChannelTypes describes every provider and its settings, for clients

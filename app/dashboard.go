@@ -218,11 +218,14 @@ func (a *App) monitorPage(w http.ResponseWriter, r *http.Request) {
 			MinMS: ms(pt.Min), MaxMS: ms(pt.Max), DNSMS: ms(pt.DNS), ConnectMS: ms(pt.Connect), TLSMS: ms(pt.TLS),
 			TTFBMS: ms(pt.TTFB), TransferMS: ms(pt.Transfer), Up: pt.Up, Down: pt.Down})
 	}
-	incs, err := a.st.ListIncidents(ctx, userFrom(ctx).ID, store.IncidentFilter{MonitorID: m.ID, Limit: detailIncidents})
+	list := "page-incidents:" + itoa64(m.ID)
+	incs, next, err := a.st.IncidentsPage(ctx, userFrom(ctx).ID, store.IncidentFilter{MonitorID: m.ID},
+		store.Page{Limit: detailIncidents, After: a.pageCursor(r, "incidents", list)})
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
+	p.IncidentsPager = a.pager(r, r.URL.Path, "#incidents", "incidents", list, next)
 	for _, i := range incs {
 		row := views.IncidentRow{ID: i.ID, StartedAt: i.StartedAt, ResolvedAt: i.ResolvedAt, Reason: i.Reason, Error: i.Error,
 			StatusCode: i.StatusCode, Excerpt: i.Excerpt, AckedEmail: i.AckedEmail, AckedAt: i.AckedAt}

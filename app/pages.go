@@ -374,7 +374,7 @@ func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formP
 	}
 	status := http.StatusOK
 	if len(fe) > 0 {
-		f.Errors, f.FormError, status = fe.Map(), "Please fix the highlighted fields.", http.StatusUnprocessableEntity
+		f.Errors, f.FormError, status = fe.Map(), formError(fe), http.StatusUnprocessableEntity
 	}
 	a.render(w, r, status, views.MonitorFormPage(f))
 }
@@ -403,7 +403,7 @@ func (a *App) newMonitorPage(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusOK, views.MonitorTypes(p))
 		return
 	}
-	m := newMonitorDefaults(a.cfg.DefaultInterval)
+	m := newMonitorDefaults(a.defaultIntervalFor(userFrom(r.Context())))
 	m.Type = t.Name
 	if t.Name == checker.TypePush {
 		m.Confirmations = 1

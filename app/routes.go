@@ -24,6 +24,7 @@ func (a *App) routeTable() []route {
 		{"POST /api/v1/users", apiAdmin, a.apiCreateUser},
 		{"GET /api/v1/users", apiAdmin, a.apiListUsers},
 		{"PUT /api/v1/users/{id}/role", apiAdmin, a.apiSetRole},
+		{"PATCH /api/v1/users/{id}", apiAdmin, a.apiUpdateUser}, // quotas (limits.go)
 		{"GET /api/v1/me", apiSelf, a.apiMe},
 		{"POST /api/v1/me/password", apiSelfWrite, a.apiChangePassword},
 

@@ -37,24 +37,33 @@ func (a *App) settingsPage(w http.ResponseWriter, r *http.Request, status int, s
 		s.Sessions = append(s.Sessions, views.SessionRow{ID: se.ID, CreatedAt: se.CreatedAt, ExpiresAt: se.ExpiresAt,
 			LastSeenAt: se.LastSeenAt, UserAgent: se.UserAgent, Current: se.ID == cur})
 	}
-	tokens, err := a.st.ListAPITokens(ctx, u.ID)
+	tokens, next, err := a.st.APITokensPage(ctx, u.ID, store.Page{Limit: 100, After: a.pageCursor(r, "tokens", "page-tokens")})
 	if err != nil {
 		a.pageError(w, r, err)
 		return
 	}
+	s.TokensPager = a.pager(r, "/settings", "#tokens", "tokens", "page-tokens", next)
 	for _, t := range tokens {
 		s.Tokens = append(s.Tokens, views.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Scope: t.Scope, CreatedAt: t.CreatedAt,
 			LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt})
 	}
 	if u.Admin {
-		users, err := a.st.ListUsers(ctx)
+		users, next, err := a.st.UsersPage(ctx, store.Page{Limit: 100, After: a.pageCursor(r, "users", "page-users")})
 		if err != nil {
 			a.pageError(w, r, err)
 			return
 		}
+		s.UsersPager = a.pager(r, "/settings", "#users", "users", "page-users", next)
 		emails := map[int64]string{}
 		for _, x := range users {
 			emails[x.ID] = x.Email
+		}
+		for _, x := range users {
+			if _, ok := emails[x.OwnerID]; x.OwnerID != 0 && !ok { // a viewer's owner on another page
+				if o, err := a.st.UserByID(ctx, x.OwnerID); err == nil {
+					emails[o.ID] = o.Email
+				}
+			}
 		}
 		for _, x := range users {
 			s.Users = append(s.Users, views.UserRow{ID: x.ID, Email: x.Email, Admin: x.Admin, Disabled: x.Disabled,

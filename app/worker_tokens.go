@@ -85,7 +85,7 @@ func (a *App) createWorkerToken(r *http.Request, name string, regions []string) 
 		return store.WorkerToken{}, "", err
 	}
 	t, err := a.st.CreateWorkerToken(r.Context(), name, clean, prefix, hashToken(tok), userFrom(r.Context()).ID)
-	return t, tok, err
+	return t, tok, quotaFields(err)
 }
 
 func (fe FieldErrors) has(field string) bool {
@@ -132,11 +132,6 @@ func (a *App) apiCreateWorkerToken(w http.ResponseWriter, r *http.Request) {
 	j := toWorkerTokenJSON(t)
 	j.Token, j.Command = tok, workerCommand(a.serverURL(r), tok, t.Regions)
 	writeJSON(w, http.StatusCreated, j)
-}
-
-func (a *App) apiListWorkerTokens(w http.ResponseWriter, r *http.Request) {
-	list, err := a.st.ListWorkerTokens(r.Context())
-	writeItems(a, w, r, list, err, toWorkerTokenJSON)
 }
 
 // apiRevokeWorkerToken refuses the token from now on: its workers' next

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/upwatch/upwatch/checker"
+	"github.com/upwatch/upwatch/store"
 	"github.com/upwatch/upwatch/views"
 )
 
@@ -37,21 +38,6 @@ type workerJSON struct {
 	Concurrency     int       `json:"concurrency"`
 }
 
-func (a *App) apiWorkers(w http.ResponseWriter, r *http.Request) {
-	ws, err := a.workers(r.Context())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	items := make([]workerJSON, len(ws))
-	for i, x := range ws {
-		items[i] = workerJSON{Name: x.Name, Region: x.Region, Version: x.Version, Host: x.Host,
-			StartedAt: x.StartedAt.UTC(), LastSeen: x.LastSeen.UTC(), Alive: x.Alive,
-			InFlight: x.InFlight, ChecksPerMinute: x.ChecksPerMinute, Concurrency: x.Concurrency}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
 func (a *App) workersPage(w http.ResponseWriter, r *http.Request) {
 	a.renderWorkers(w, r, http.StatusOK, views.WorkersPage{})
 }
@@ -72,11 +58,12 @@ func (a *App) renderWorkers(w http.ResponseWriter, r *http.Request, status int, 
 			LastSeen: x.LastSeen, StartedAt: x.StartedAt})
 	}
 	if p.Admin = userFrom(r.Context()).Admin; p.Admin {
-		tokens, err := a.st.ListWorkerTokens(r.Context())
+		tokens, next, err := a.st.WorkerTokensPage(r.Context(), store.Page{Limit: 100, After: a.pageCursor(r, "tokens", "page-worker-tokens")})
 		if err != nil {
 			a.pageError(w, r, err)
 			return
 		}
+		p.TokensPager = a.pager(r, "/workers", "", "tokens", "page-worker-tokens", next)
 		for _, t := range tokens {
 			p.Tokens = append(p.Tokens, views.WorkerTokenRow{ID: t.ID, Name: t.Name, Regions: t.Regions, Prefix: t.Prefix,
 				CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt})

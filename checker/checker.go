@@ -69,6 +69,9 @@ type Config struct {
 	// Alerter sends the alerts of state changes the database cannot
 	// record (backlog.go); nil: they wait for the database.
 	Alerter EarlyAlerter
+	// HostRate caps checks per second to one destination host across all
+	// monitors (hostrate.go); 0: no cap.
+	HostRate float64
 	// Spool keeps results the database cannot take across a restart; nil:
 	// in memory only (a stop during a storage outage loses them, and says
 	// so).
@@ -160,7 +163,7 @@ func New(st Store, q *Queue, cfg Config) *Checker {
 	return &Checker{
 		st: st, q: q, cfg: cfg, started: clk.epoch, run: newRunID(), clk: clk,
 		missedAt: []missedSample{{n: 0}}, // the baseline: nothing missed at start
-		sched:    newSchedule(),
+		sched:    newCappedSchedule(cfg.HostRate),
 		states:   map[int64]*monState{},
 		push:     newPushBook(),
 		wake:     make(chan struct{}, 1),
@@ -392,6 +395,7 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		c.mu.Lock()
 		wall, now := c.nowLocked()
 		jobs = c.sched.due(now, c.clk.offset, jobs[:0])
+		c.logRateLimitedLocked()
 		c.issueJobsLocked(jobs, now)
 		next, ok := c.sched.nextDue()
 		lates := c.push.overdue(wall)

@@ -14,6 +14,7 @@ import (
 type schedule struct {
 	byID map[int64]*slot
 	h    slotHeap
+	rate *hostRate // the per-host cap (hostrate.go); nil: none
 }
 
 type slot struct {
@@ -25,6 +26,12 @@ type slot struct {
 	anchor time.Time
 	next   time.Time
 	index  int
+	// The host rate cap (hostrate.go): the destination's bucket (nil: not
+	// capped); reserved when next is a place the bucket set aside; limited
+	// counts the runs skipped.
+	host     *hostBucket
+	reserved bool
+	limited  int64
 }
 
 func newSchedule() *schedule { return &schedule{byID: map[int64]*slot{}} }
@@ -32,13 +39,16 @@ func newSchedule() *schedule { return &schedule{byID: map[int64]*slot{}} }
 // put adds or replaces a monitor. first is its first run: now for a monitor
 // just created or edited, a spread offset at start-up.
 func (s *schedule) put(spec Spec, regions []string, interval time.Duration, first time.Time) {
+	host := s.rate.bucket(hostKey(spec))
 	if sl, ok := s.byID[spec.MonitorID]; ok {
+		s.rate.release(sl.host)
 		sl.spec, sl.regions, sl.interval = spec, regions, interval
 		sl.anchor, sl.next = first, first
+		sl.host, sl.reserved = host, false
 		heap.Fix(&s.h, sl.index)
 		return
 	}
-	sl := &slot{spec: spec, regions: regions, interval: interval, anchor: first, next: first}
+	sl := &slot{spec: spec, regions: regions, interval: interval, anchor: first, next: first, host: host}
 	s.byID[spec.MonitorID] = sl
 	heap.Push(&s.h, sl)
 }
@@ -50,6 +60,7 @@ func (s *schedule) remove(id int64) {
 	}
 	heap.Remove(&s.h, sl.index)
 	delete(s.byID, id)
+	s.rate.release(sl.host)
 }
 
 // recheck pulls a monitor's next run forward to at (never later than its
@@ -59,7 +70,7 @@ func (s *schedule) recheck(id int64, at time.Time) {
 	if !ok || !at.Before(sl.next) {
 		return
 	}
-	sl.next = at
+	sl.next, sl.reserved = at, false
 	heap.Fix(&s.h, sl.index)
 }
 
@@ -78,6 +89,9 @@ func (s *schedule) nextDue() (time.Time, bool) {
 func (s *schedule) due(now time.Time, offset time.Duration, jobs []Job) []Job {
 	for len(s.h) > 0 && !s.h[0].next.After(now) {
 		sl := s.h[0]
+		if sl.host != nil && !s.admit(sl, now) {
+			continue // deferred or skipped by the host rate cap
+		}
 		label := sl.next.Add(offset)
 		for _, r := range sl.regions {
 			jobs = append(jobs, Job{

@@ -144,9 +144,17 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, n
 	if !expiresAt.IsZero() {
 		exp = toMillis(expiresAt)
 	}
-	res, err := s.exec(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, cred_version, scope)
-		SELECT `+nextID("api_tokens")+`, id, ?, ?, ?, ?, ?, cred_version, ? FROM users WHERE id = ? AND cred_version = ?`,
-		name, prefix, tokenHash, toMillis(t.CreatedAt), exp, scope, userID, credVersion)
+	var res sql.Result
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkQuota(ctx, tx, userID, QuotaTokens); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, expires_at, cred_version, scope)
+			SELECT `+nextID("api_tokens")+`, id, ?, ?, ?, ?, ?, cred_version, ? FROM users WHERE id = ? AND cred_version = ?`,
+			name, prefix, tokenHash, toMillis(t.CreatedAt), exp, scope, userID, credVersion)
+		return err
+	})
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return t, fmt.Errorf("store: create token: user %d with credential version %d: %w", userID, credVersion, ErrNotFound)
@@ -158,7 +166,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, credVersion int64, n
 		return t, fmt.Errorf("store: create token: user %d: %w", userID, ErrNotFound)
 	case isUniqueViolation(err):
 		return t, fmt.Errorf("store: create token: %w", ErrConflict)
-	default:
+	default: // a *QuotaError among others
 		return t, fmt.Errorf("store: create token: %w", err)
 	}
 	t.ID, err = res.LastInsertId()

@@ -174,6 +174,9 @@ func (s *Store) CreateChannel(ctx context.Context, c Channel) (Channel, error) {
 	now := toMillis(s.now())
 	var out Channel
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkQuota(ctx, tx, c.UserID, QuotaChannels); err != nil {
+			return err
+		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO channels (id, user_id, name, type, settings, enabled, is_default,
 			created_at, updated_at) VALUES (`+nextID("channels")+`, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,

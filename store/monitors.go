@@ -157,7 +157,8 @@ func encodeHeaders(h map[string]string) (string, error) {
 }
 
 // CreateMonitor stores a new monitor for m.UserID; ID, State, LastCheck and
-// the timestamps of m are ignored. ErrNotFound if the user does not exist.
+// the timestamps of m are ignored. ErrNotFound if the user does not exist,
+// a *QuotaError (ErrQuota) when they have their quota of monitors.
 // It links m.Channels, or the user's default channels when m.Channels is
 // nil, in the same transaction; a channel that is not the user's is
 // ErrNotFound and nothing is created.
@@ -173,6 +174,9 @@ func (s *Store) CreateMonitor(ctx context.Context, m Monitor) (Monitor, error) {
 	now := toMillis(s.now())
 	var out Monitor
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkQuota(ctx, tx, m.UserID, QuotaMonitors); err != nil {
+			return err
+		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO monitors (id, user_id, name, url, method, headers, body,
 			interval_us, timeout_us, expected_status, follow_redirects, verify_tls, confirmations, paused,

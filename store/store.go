@@ -41,6 +41,8 @@ type Store struct {
 	workers   map[string]int64
 
 	ww writeWatch // the outcome of writes, for WriteHealth
+
+	quotas quotaDefaults // the instance's default quotas (quotas.go)
 }
 
 type options struct {

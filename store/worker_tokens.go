@@ -33,8 +33,16 @@ func (s *Store) CreateWorkerToken(ctx context.Context, name string, regions []st
 	if createdBy != 0 {
 		by = createdBy
 	}
-	res, err := s.exec(ctx, `INSERT INTO worker_tokens (id, name, regions, prefix, token_hash, created_by, created_at)
-		VALUES (`+nextID("worker_tokens")+`, ?, ?, ?, ?, ?, ?)`, name, string(rj), prefix, tokenHash, by, toMillis(t.CreatedAt))
+	var res sql.Result
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkQuota(ctx, tx, createdBy, QuotaWorkerTokens); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.ExecContext(ctx, `INSERT INTO worker_tokens (id, name, regions, prefix, token_hash, created_by, created_at)
+			VALUES (`+nextID("worker_tokens")+`, ?, ?, ?, ?, ?, ?)`, name, string(rj), prefix, tokenHash, by, toMillis(t.CreatedAt))
+		return err
+	})
 	switch {
 	case err == nil:
 	case isForeignKeyViolation(err):

@@ -41,6 +41,7 @@ type ChannelRow struct {
 type ChannelsPage struct {
 	Page
 	Channels []ChannelRow
+	Pager    Pager // the list's pages (paging.go)
 }
 
 // ChannelTypesPage is GET /channels/new before a type is chosen.
@@ -96,6 +97,8 @@ type ChannelDetail struct {
 	Channel    ChannelRow
 	Test       *TestResult // a just-run test send, shown at the top (nil = none)
 	Deliveries []DeliveryRow
+	// DeliveriesPager pages the log (paging.go).
+	DeliveriesPager Pager
 }
 
 // ChannelOption is one channel checkbox on the monitor form.

@@ -197,6 +197,9 @@ type SettingsPage struct {
 	Viewer bool
 	// TokenName re-renders the token form after an error.
 	TokenName string
+
+	// Pages of the token and user lists (paging.go).
+	TokensPager, UsersPager Pager
 }
 
 // CheckRow is one check result on the detail page.
@@ -222,6 +225,8 @@ type MonitorPage struct {
 	Chart                         Chart
 	Incidents                     []IncidentRow
 	Kind                          MonitorKind
+	// IncidentsPager pages the incidents (paging.go).
+	IncidentsPager Pager
 	// Regions are where it is checked from, each with its own view; the
 	// card shows when there is more than the server's own region.
 	Regions []RegionRow

@@ -18,6 +18,8 @@ type WorkersPage struct {
 	// Worker tokens, for admins only.
 	Admin  bool
 	Tokens []WorkerTokenRow // live first
+	// TokensPager pages the tokens (paging.go).
+	TokensPager Pager
 	// NewToken is a token just created: shown once, with its command line.
 	NewToken, NewTokenName, NewTokenCommand string
 	// TokenName and TokenRegions refill the create form after Errors.
