@@ -243,7 +243,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	pol := newPolicy(ctx, cfg, rdb, ln.Addr().(*net.TCPAddr).AddrPort())
 	alerts := notify.NewDispatcher(st, notify.DispatchConfig{
 		BaseURL: baseURL,
-		Options: notify.Options{From: from, Egress: pol},
+		Options: notify.Options{From: from, Egress: pol, Helo: fqdn(ctx, hostname)},
 		Logger:  log,
 	})
 	var a *app.App // set below; the sink starts only once it is
@@ -504,6 +504,26 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "backup written to %s\n", rest[0])
 	return nil
+}
+
+// fqdn is the host's fully qualified name for the SMTP greeting, or ""
+// when it has none (the sender's domain is used then): strict mail
+// servers refuse a bare "localhost".
+func fqdn(ctx context.Context, hostname string) string {
+	if strings.Contains(hostname, ".") {
+		return hostname
+	}
+	if hostname == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if name, err := net.DefaultResolver.LookupCNAME(ctx, hostname); err == nil {
+		if name = strings.TrimSuffix(name, "."); strings.Contains(name, ".") && !strings.HasSuffix(name, ".localdomain") {
+			return name
+		}
+	}
+	return ""
 }
 
 // databaseError blames DATABASE_URL for a database that could not be

@@ -58,6 +58,7 @@ type emailConfig struct {
 
 type emailSender struct {
 	c      emailConfig
+	helo   string // EHLO name; "" is the sender's domain
 	from   *mail.Address
 	to     []*mail.Address
 	dial   DialFunc
@@ -95,7 +96,7 @@ func newEmail(raw json.RawMessage, opts Options) (Sender, error) {
 	if c.Username != "" && c.Password == "" {
 		errs.Add("password", "is required with a username")
 	}
-	s := &emailSender{c: c, dial: opts.dialer(), tlsCfg: opts.TLSConfig}
+	s := &emailSender{c: c, dial: opts.dialer(), tlsCfg: opts.TLSConfig, helo: opts.Helo}
 	from := c.From
 	if from == "" {
 		from = opts.From
@@ -199,7 +200,7 @@ func (s *emailSender) compose(m message) ([]byte, error) {
 	}
 
 	var b bytes.Buffer
-	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
+	header := func(k, v string) { b.WriteString(foldHeader(k+": "+v) + "\r\n") }
 	header("From", s.from.String())
 	to := make([]string, len(s.to))
 	for i, a := range s.to {
@@ -220,11 +221,51 @@ func (s *emailSender) compose(m message) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// heloName is what the client greets with: the configured name (the
+// host's FQDN), else the sender's domain — a name with a dot, which strict
+// servers want; "localhost" only when there is nothing better.
+func (s *emailSender) heloName() string {
+	if s.helo != "" {
+		return s.helo
+	}
+	if s.from != nil {
+		if at := strings.LastIndexByte(s.from.Address, '@'); at >= 0 && strings.Contains(s.from.Address[at:], ".") {
+			return s.from.Address[at+1:]
+		}
+	}
+	return "localhost"
+}
+
 // encodeHeader makes one-line text (already cleaned) a valid header value:
 // RFC 2047 encoded-words when not plain ASCII, folded between words so long
 // titles stay under the line limit.
 func encodeHeader(s string) string {
 	return strings.ReplaceAll(mime.QEncoding.Encode("utf-8", s), "?= =?", "?=\r\n =?")
+}
+
+// maxHeaderLine is RFC 5322's recommended line length.
+const maxHeaderLine = 78
+
+// foldHeader folds a header field at spaces so that no line is longer
+// than maxHeaderLine where a space allows it (lines already folded are
+// folded again only where still too long).
+func foldHeader(field string) string {
+	var out strings.Builder
+	for i, line := range strings.Split(field, "\r\n") {
+		if i > 0 {
+			out.WriteString("\r\n")
+		}
+		for len(line) > maxHeaderLine {
+			cut := strings.LastIndexByte(line[:maxHeaderLine+1], ' ')
+			if cut <= 1 || strings.TrimSpace(line[:cut]) == "" {
+				break // one long word: RFC 5322 allows up to 998
+			}
+			out.WriteString(line[:cut] + "\r\n")
+			line = line[cut:] // the space starts the continuation line
+		}
+		out.WriteString(line)
+	}
+	return out.String()
 }
 
 func messageID(from string) string {
@@ -281,7 +322,7 @@ func (s *emailSender) deliver(ctx context.Context, msg []byte) error {
 		return fail("greeting", err)
 	}
 	defer c.Close()
-	if err := c.Hello("localhost"); err != nil {
+	if err := c.Hello(s.heloName()); err != nil {
 		return fail("EHLO", err)
 	}
 	if s.c.TLS == emailSTARTTLS {

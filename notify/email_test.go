@@ -510,3 +510,45 @@ func TestEncodeHeaderFoldsLongSubjects(t *testing.T) {
 		t.Fatalf("decoded %q: %v", got, err)
 	}
 }
+
+// The client greets with a real name (strict servers refuse EHLO
+// localhost) and keeps header lines within 78 characters.
+func TestEmailGreetingAndHeaderLines(t *testing.T) {
+	for _, c := range []struct {
+		helo, from, want string
+	}{
+		{"", "alerts@mail.example.com", "mail.example.com"},
+		{"nas.home.example", "alerts@mail.example.com", "nas.home.example"},
+		{"", "root@localhost", "localhost"},
+	} {
+		srv := startSMTP(t, &smtpServer{})
+		opts := testOptions()
+		opts.Helo = c.helo
+		s := mustNew(t, TypeEmail, `{"host":"127.0.0.1","port":`+srv.port()+`,"tls":"none","from":"`+c.from+`","to":["ops@example.com"]}`, opts)
+		ev := downEvent()
+		ev.Monitor = strings.Repeat("very long monitor name ", 8)
+		if err := s.Send(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		m := srv.message(t)
+		var greeting string
+		for len(srv.cmds) > 0 {
+			if cmd := <-srv.cmds; strings.HasPrefix(cmd, "EHLO ") {
+				greeting = strings.TrimPrefix(cmd, "EHLO ")
+			}
+		}
+		if greeting != c.want {
+			t.Errorf("helo %q from %q: EHLO %q, want %q", c.helo, c.from, greeting, c.want)
+		}
+		data := strings.ReplaceAll(m.Data, "\r\n", "\n") // the test server hands lines back with \n
+		head, _, _ := strings.Cut(data, "\n\n")
+		for _, line := range strings.Split(head, "\n") {
+			if len(line) > 78 {
+				t.Errorf("header line of %d characters: %q", len(line), line)
+			}
+		}
+		if p := parseMail(t, m.Data); !strings.Contains(p.subject, strings.TrimSpace(ev.Monitor)) {
+			t.Errorf("subject after folding: %q", p.subject)
+		}
+	}
+}

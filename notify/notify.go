@@ -90,6 +90,10 @@ type Options struct {
 	TLSConfig *tls.Config
 	// From is the email sender used when a channel sets none.
 	From string
+	// Helo is the name the SMTP client greets with (EHLO): the host's
+	// fully qualified name, since strict mail servers refuse
+	// "localhost". Default: the domain of the sender's address.
+	Helo string
 	// UserAgent for HTTP requests. Default "upwatch".
 	UserAgent string
 }
