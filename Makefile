@@ -16,8 +16,10 @@ DIST    ?= dist
 
 .PHONY: run build release release-check test bench fuzz vulncheck generate fmt vet check clean
 
+# Built and run in place of the shell (not go run, which reports a
+# Ctrl-C as a failure), so stopping it is a clean exit.
 run:
-	$(GO) run .
+	$(GO) build -o upwatch . && exec ./upwatch
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)' -o upwatch .
