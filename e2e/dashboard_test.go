@@ -148,8 +148,11 @@ func TestDashboardFlow(t *testing.T) {
 
 	// Pause, then delete (confirming the dialog).
 	do(t, ctx, "pause", chromedp.Click(chromedp.CSS(`form[action$="/pause"] button`)))
-	waitJS(t, ctx, "paused", `document.querySelector("main") && document.querySelector("main").dataset.status === "paused"`, 10*time.Second)
-	do(t, ctx, "delete", chromedp.Click(chromedp.CSS(`form[action$="/delete"] button`)))
+	// The page reached after the redirect, not the old one that the live
+	// feed may already have marked paused: clicking a node of a page being
+	// replaced fails.
+	waitJS(t, ctx, "paused", `location.search.includes("m=paused") && document.readyState === "complete" && document.querySelector("main") && document.querySelector("main").dataset.status === "paused"`, 10*time.Second)
+	do(t, ctx, "delete", chromedp.WaitVisible(chromedp.CSS(`form[action$="/delete"] button`)), chromedp.Click(chromedp.CSS(`form[action$="/delete"] button`)))
 	waitJS(t, ctx, "back on the overview", `location.pathname === "/"`, 10*time.Second)
 	if n := eval[int](t, ctx, `document.querySelectorAll('[data-monitor-id="`+id+`"]').length`); n != 0 {
 		t.Fatalf("deleted monitor still listed")
