@@ -94,8 +94,10 @@ type Checker struct {
 	missedAt []missedSample
 	sched    *schedule
 	states   map[int64]*monState
-	push     *pushBook
-	wake     chan struct{}
+	// maint holds each monitor's maintenance windows (maintenance.go).
+	maint map[int64][]*MaintenanceWindow
+	push  *pushBook
+	wake  chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
 	stepSize  time.Duration
@@ -211,6 +213,13 @@ func (c *Checker) Run(ctx context.Context) error {
 		c.putLocked(m, now.Add(spread(m.ID, m.Interval)))
 	}
 	c.mu.Unlock()
+	if src, ok := c.st.(maintenanceSource); ok {
+		list, err := src.AllMaintenance(ctx)
+		if err != nil {
+			return fmt.Errorf("checker: load maintenance: %w", err)
+		}
+		c.SetMaintenance(list)
+	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
 
 	// Workers stop first (no new results), then the sink drains, then Run returns.
@@ -304,8 +313,12 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 			}
 		}
 		if len(regions) == 1 {
-			// One region is the monitor: it goes on from the stored state.
+			// One region is the monitor: it goes on from the stored state
+			// (maintenance is shown over a state that was not stored).
 			next[0].state = m.State
+			if m.State.Status == store.StatusMaintenance {
+				next[0].state = store.MonitorState{Status: store.StatusPending, Since: wall}
+			}
 		}
 		st.regions = next
 	}

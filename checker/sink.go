@@ -136,6 +136,12 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if o.CertExpiry > 0 {
 			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
 		}
+		// The check is maintenance by its own time; the monitor shows
+		// maintenance by the present (a late result of before a window
+		// does not end it, one of inside it read after its end does not
+		// hold it open).
+		chk.Maintenance, _ = c.inMaintenanceLocked(r.MonitorID, at)
+		inMaint, maintStart := c.inMaintenanceLocked(r.MonitorID, now)
 		checks = append(checks, chk)
 		if st.paused || !rs.newer(seq, r.Due) {
 			continue // history only: state moves with newer checks of active monitors
@@ -144,6 +150,10 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
+		if inMaint {
+			// Shown as maintenance; the regions' own states go on beneath.
+			st.state = maintenanceState(prev, st.state, maintStart)
+		}
 		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
 			// A region's own state outlived the monitor's (it was unknown
 			// meanwhile): the change is now.
@@ -161,6 +171,9 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		u.State = st.state
 		if st.state.Status != prev.Status {
 			to := st.state.Status
+			if to == store.StatusMaintenance {
+				o.Reason, o.Error, o.StatusCode, o.Excerpt = reason.Maintenance, "", 0, ""
+			}
 			u.Transition = &store.Transition{
 				MonitorID: r.MonitorID, From: prev.Status, To: to,
 				At: st.state.Since, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
@@ -168,9 +181,11 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 				// Alert on going down (after the confirmations) and on the
 				// recovery from down, and likewise for degraded where the
 				// monitor asks for it; a first success out of pending is
-				// news to nobody.
-				Alert: to == store.StatusDown || prev.Status == store.StatusDown ||
-					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded),
+				// news to nobody. Entering maintenance alerts no one; leaving
+				// it alerts only a monitor that is down (or degraded, where
+				// asked) then.
+				Alert: to != store.StatusMaintenance && (to == store.StatusDown || prev.Status == store.StatusDown ||
+					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded)),
 			}
 		}
 		// A failure (or degradation) not yet confirmed is checked again

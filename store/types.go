@@ -23,6 +23,10 @@ const (
 	StatusDegraded = "degraded"
 	StatusDown     = "down"
 	StatusPaused   = "paused"
+	// StatusMaintenance: inside a maintenance window. Checks go on (and
+	// are marked, so uptime leaves them out); no incident opens and no
+	// alert goes out.
+	StatusMaintenance = "maintenance"
 )
 
 // User is an account. PasswordHash is an encoded hash string (never the password).
@@ -130,6 +134,9 @@ type Check struct {
 	Phases     Phases
 	Reason     string // "" when OK and not degraded; a code of package reason
 	Error      string // human message, "" when OK and not degraded
+	// Maintenance marks a check taken inside a maintenance window: the
+	// roll-ups count it apart from up and down.
+	Maintenance bool
 
 	// Not kept per check: the newest one's are kept on the monitor.
 	Detail     string    // one line on what the check saw
