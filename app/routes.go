@@ -44,6 +44,14 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/worker-tokens", a.requireAdminAPI(a.apiListWorkerTokens))
 	mux.HandleFunc("DELETE /api/v1/worker-tokens/{id}", a.requireAdminAPI(a.apiRevokeWorkerToken))
 
+	// Maintenance windows (issue 12: alerts that stay quiet when they
+	// should). One block, so a restructured route table takes it whole.
+	mux.HandleFunc("POST /api/v1/maintenance", a.requireAPI(a.apiCreateMaintenance))
+	mux.HandleFunc("GET /api/v1/maintenance", a.requireAPI(a.apiListMaintenance))
+	mux.HandleFunc("GET /api/v1/maintenance/{id}", a.requireAPI(a.apiGetMaintenance))
+	mux.HandleFunc("PATCH /api/v1/maintenance/{id}", a.requireAPI(a.apiUpdateMaintenance))
+	mux.HandleFunc("DELETE /api/v1/maintenance/{id}", a.requireAPI(a.apiDeleteMaintenance))
+
 	// HTTPS workers: a worker token is the only credential here, and good
 	// nowhere else.
 	mux.HandleFunc("GET "+checker.WorkerTokenPath, a.requireWorker(a.workerToken))

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMaintenanceAPI(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	r := e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"db","url":"http://127.0.0.1:9/"}`)
+	if r.code != 201 {
+		t.Fatalf("create monitor: %d %s", r.code, r.body)
+	}
+	var mon struct{ ID int64 }
+	r.json(t, &mon)
+
+	start := e.clock.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	body := fmt.Sprintf(`{"title":"DB upgrade","monitors":[%d],"starts_at":%q,"ends_at":%q}`,
+		mon.ID, start.Format(time.RFC3339), start.Add(2*time.Hour).Format(time.RFC3339))
+	r = e.do(t, "POST", "/api/v1/maintenance", tok, body)
+	if r.code != 201 {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	var got maintenanceJSON
+	r.json(t, &got)
+	if got.Kind != "once" || got.Active || got.NextStart == nil || !got.NextStart.Equal(start) || got.TimeZone != "UTC" {
+		t.Errorf("created %+v", got)
+	}
+
+	// Recurring forms.
+	for _, b := range []string{
+		fmt.Sprintf(`{"title":"Sunday reboot","monitors":[%d],"days":["sun"],"start_time":"01:00","end_time":"05:00","timezone":"Europe/Berlin"}`, mon.ID),
+		fmt.Sprintf(`{"title":"Nightly","monitors":[%d],"cron":"30 2 * * *","duration_seconds":1800,"timezone":"Europe/Berlin","notify":true}`, mon.ID),
+	} {
+		if r := e.do(t, "POST", "/api/v1/maintenance", tok, b); r.code != 201 {
+			t.Errorf("create %s: %d %s", b, r.code, r.body)
+		}
+	}
+	// Faults name their field.
+	for _, tc := range []struct{ body, field string }{
+		{`{"title":"","monitors":[1],"starts_at":"2030-01-01T00:00:00Z","ends_at":"2030-01-01T01:00:00Z"}`, "title"},
+		{`{"title":"x","monitors":[],"starts_at":"2030-01-01T00:00:00Z","ends_at":"2030-01-01T01:00:00Z"}`, "monitors"},
+		{`{"title":"x","monitors":[999],"starts_at":"2030-01-01T00:00:00Z","ends_at":"2030-01-01T01:00:00Z"}`, "monitors"},
+		{fmt.Sprintf(`{"title":"x","monitors":[%d],"starts_at":"2030-01-01T01:00:00Z","ends_at":"2030-01-01T00:00:00Z"}`, mon.ID), "ends_at"},
+		{fmt.Sprintf(`{"title":"x","monitors":[%d],"cron":"61 * * * *","duration_seconds":60}`, mon.ID), "cron"},
+		{fmt.Sprintf(`{"title":"x","monitors":[%d],"days":["sun"],"start_time":"1am","end_time":"05:00"}`, mon.ID), "start_time"},
+	} {
+		r := e.do(t, "POST", "/api/v1/maintenance", tok, tc.body)
+		var p struct {
+			Errors []FieldError `json:"errors"`
+		}
+		_ = json.Unmarshal(r.body, &p)
+		if r.code != 422 || len(p.Errors) == 0 || p.Errors[0].Field != tc.field {
+			t.Errorf("%s: %d %s, want 422 naming %s", tc.body, r.code, r.body, tc.field)
+		}
+	}
+
+	r = e.do(t, "GET", "/api/v1/maintenance", tok, "")
+	var list struct{ Items []maintenanceJSON }
+	r.json(t, &list)
+	if r.code != 200 || len(list.Items) != 3 {
+		t.Fatalf("list: %d %s", r.code, r.body)
+	}
+	path := fmt.Sprintf("/api/v1/maintenance/%d", got.ID)
+	r = e.do(t, "PATCH", path, tok, `{"title":"DB upgrade (moved)"}`)
+	var patched maintenanceJSON
+	r.json(t, &patched)
+	if r.code != 200 || patched.Title != "DB upgrade (moved)" || !patched.StartsAt.Equal(start) || patched.Kind != "once" {
+		t.Errorf("patch: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "DELETE", path, tok, ""); r.code != 204 {
+		t.Errorf("delete: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "GET", path, tok, ""); r.code != 404 || !strings.Contains(r.hdr.Get("Content-Type"), "problem") {
+		t.Errorf("after delete: %d", r.code)
+	}
+}
