@@ -416,6 +416,9 @@ const (
 	StatusDegraded = "degraded" // checks pass, but slowly or with a warning
 	StatusDown     = "down"
 	StatusPaused   = "paused"
+	// StatusMaintenance: inside a maintenance window (checks go on, no
+	// alerts, left out of uptime).
+	StatusMaintenance = "maintenance"
 )
 
 // formMethods are the methods offered by the monitor form, in display order.
@@ -451,7 +454,7 @@ func statusRank(s string) int {
 		return 2
 	case StatusUp:
 		return 3
-	case StatusPaused:
+	case StatusPaused, StatusMaintenance:
 		return 4
 	}
 	return 5
@@ -482,6 +485,8 @@ func StatusLabel(s string) string {
 		return "Pending"
 	case StatusPaused:
 		return "Paused"
+	case StatusMaintenance:
+		return "Maintenance"
 	}
 	return "Unknown"
 }
@@ -489,7 +494,7 @@ func StatusLabel(s string) string {
 // statusKey is a status restricted to the known set, for class names.
 func statusKey(s string) string {
 	switch s {
-	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused:
+	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance:
 		return s
 	}
 	return "unknown"
