@@ -99,6 +99,7 @@ type Overview struct {
 	Rows                             []OverviewRow // already filtered and sorted by the server
 	Up, Down, Pending, Paused, Total int           // counts over all monitors, not the filter
 	Degraded                         int           // counted apart from Up (and in Total)
+	Maintenance                      int           // inside a maintenance window (in Total)
 	Query, State, Sort               string        // current filter: q, state (""|up|degraded|down|pending|paused), sort (""=status|name|latency)
 	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
 }

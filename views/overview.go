@@ -344,6 +344,7 @@ var filterStates = []struct{ Value, Label string }{
 	{StatusDegraded, "Degraded"},
 	{StatusPending, "Pending"},
 	{StatusUp, "Up"},
+	{StatusMaintenance, "Maintenance"},
 	{StatusPaused, "Paused"},
 }
 
@@ -416,6 +417,8 @@ func (o Overview) count(state string) int {
 		return o.Pending
 	case StatusPaused:
 		return o.Paused
+	case StatusMaintenance:
+		return o.Maintenance
 	}
 	return 0
 }
