@@ -40,6 +40,9 @@ var flashes = map[string]string{
 	"channel-updated": "Channel saved.",
 	"channel-deleted": "Channel deleted.",
 
+	"maintenance-created": "Maintenance window added.",
+	"maintenance-deleted": "Maintenance window deleted.",
+
 	"worker-token-revoked": "Worker token revoked. Workers using it are cut off within seconds.",
 }
 

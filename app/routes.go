@@ -51,6 +51,9 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/maintenance/{id}", a.requireAPI(a.apiGetMaintenance))
 	mux.HandleFunc("PATCH /api/v1/maintenance/{id}", a.requireAPI(a.apiUpdateMaintenance))
 	mux.HandleFunc("DELETE /api/v1/maintenance/{id}", a.requireAPI(a.apiDeleteMaintenance))
+	mux.HandleFunc("GET /maintenance", a.requirePage(a.maintenancePage))
+	mux.HandleFunc("POST /maintenance", a.requirePage(a.createMaintenanceSubmit))
+	mux.HandleFunc("POST /maintenance/{id}/delete", a.requirePage(a.deleteMaintenanceSubmit))
 
 	// HTTPS workers: a worker token is the only credential here, and good
 	// nowhere else.
