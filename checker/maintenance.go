@@ -291,17 +291,46 @@ func (c *Checker) SetMaintenance(list []store.Maintenance) {
 // inMaintenanceLocked tells whether a monitor is inside one of its
 // windows at t, and since when (the earliest start among those holding t).
 func (c *Checker) inMaintenanceLocked(id int64, t time.Time) (bool, time.Time) {
+	w, since := c.windowAtLocked(id, t)
+	return w != nil, since
+}
+
+// windowAtLocked is the window holding a monitor at t (the one that began
+// first), or nil.
+func (c *Checker) windowAtLocked(id int64, t time.Time) (*MaintenanceWindow, time.Time) {
 	ws := c.maint[id]
 	if len(ws) == 0 {
-		return false, time.Time{}
+		return nil, time.Time{}
 	}
-	in, since := false, time.Time{}
+	var found *MaintenanceWindow
+	var since time.Time
 	for _, w := range ws {
-		if ok, s := w.At(t); ok && (!in || s.Before(since)) {
-			in, since = true, s
+		if ok, s := w.At(t); ok && (found == nil || s.Before(since)) {
+			found, since = w, s
 		}
 	}
-	return in, since
+	return found, since
+}
+
+// noteMaintenanceLocked fills in a transition into or out of maintenance:
+// the window's title, and Alert when the window asks for notifications.
+// Out of it, the window is the one that held the monitor when its
+// maintenance began (its stored since), so this holds across a restart.
+// A transition out of maintenance into down keeps its own Alert: that is
+// the DOWN alert.
+func (c *Checker) noteMaintenanceLocked(t *store.Transition, id int64, now time.Time) {
+	at := now
+	if t.From == store.StatusMaintenance {
+		at = t.PrevSince
+	}
+	w, _ := c.windowAtLocked(id, at)
+	if w == nil {
+		return
+	}
+	t.Window = w.Title
+	if w.Notify && t.To != store.StatusDown {
+		t.Alert = true
+	}
 }
 
 // InMaintenance tells whether a monitor is inside a window now (pages).
@@ -362,6 +391,7 @@ func (c *Checker) maintenanceSweep(ctx context.Context) error {
 			t.Alert = next.Status == store.StatusDown || st.alertDegraded && next.Status == store.StatusDegraded
 		}
 		t.To, t.At = next.Status, next.Since
+		c.noteMaintenanceLocked(t, id, now)
 		st.state = next
 		updates = append(updates, store.StateUpdate{MonitorID: id, State: next, Transition: t})
 	}

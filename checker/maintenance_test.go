@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -199,5 +200,66 @@ func TestMaintenanceMutesAlerts(t *testing.T) {
 	}
 	if ds, _ = st.ListDeliveries(ctx, u.ID, ch.ID, 0); len(ds) != 1 {
 		t.Errorf("deliveries %+v, want still one", ds)
+	}
+}
+
+// A window that asks for it tells the monitor's channels when it starts
+// and when it ends, once each however often the sweep runs.
+func TestMaintenanceNotifiesStartAndEnd(t *testing.T) {
+	st, u := openStore(t)
+	ctx := context.Background()
+	m := addMonitor(t, st, u, "nas", "http://127.0.0.1:1/", time.Hour, time.Second, 1)
+	ch, err := st.CreateChannel(ctx, store.Channel{UserID: u.ID, Name: "hook", Type: "webhook",
+		Settings: []byte(`{"url":"http://127.0.0.1:1/"}`), Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetMonitorChannels(ctx, u.ID, m.ID, []int64{ch.ID}); err != nil {
+		t.Fatal(err)
+	}
+	clk := &stepClock{t: time.Now().Truncate(time.Second)}
+	c := New(st, NewQueue(testredis.Mini(t).Client), Config{LocalWorkers: -1, Logger: quietLogger(), Now: clk.Now})
+	startChecker(t, c)
+	eventually(t, 3*time.Second, "monitor loaded", func() bool { return len(c.RegionStates(m.ID)) == 1 })
+	start := clk.Now().Add(time.Minute)
+	if _, err := st.CreateMaintenance(ctx, store.Maintenance{UserID: u.ID, Title: "disk swap", Kind: store.MaintenanceOnce,
+		StartsAt: start, EndsAt: start.Add(time.Hour), TimeZone: "UTC", Notify: true, Monitors: []int64{m.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReloadMaintenance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kinds := func() []string {
+		ds, err := st.ListDeliveries(ctx, u.ID, ch.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i := len(ds) - 1; i >= 0; i-- {
+			out = append(out, ds[i].Kind)
+		}
+		return out
+	}
+	for _, step := range []struct {
+		at   time.Time
+		want string
+	}{{start, "maintenance_start"}, {start.Add(time.Hour), "maintenance_end"}} {
+		clk.Add(step.at.Sub(clk.Now()))
+		for range 2 {
+			if err := c.maintenanceSweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := kinds(); len(got) == 0 || got[len(got)-1] != step.want {
+			t.Fatalf("deliveries %v, want %s last", got, step.want)
+		}
+	}
+	if got := kinds(); len(got) != 2 {
+		t.Errorf("deliveries %v, want a start and an end", got)
+	}
+	ds, _ := st.ListDeliveries(ctx, u.ID, ch.ID, 0)
+	var ev store.AlertEvent
+	if err := json.Unmarshal(ds[0].Event, &ev); err != nil || ev.Window != "disk swap" || ev.DurationMS != time.Hour.Milliseconds() {
+		t.Errorf("end event %+v, %v", ev, err)
 	}
 }

@@ -187,6 +187,9 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 				Alert: to != store.StatusMaintenance && (to == store.StatusDown || prev.Status == store.StatusDown ||
 					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded)),
 			}
+			if to == store.StatusMaintenance || prev.Status == store.StatusMaintenance {
+				c.noteMaintenanceLocked(u.Transition, r.MonitorID, now)
+			}
 		}
 		// A failure (or degradation) not yet confirmed is checked again
 		// soon rather than at the next slot.

@@ -259,7 +259,7 @@ func (s *teamsSender) Send(ctx context.Context, e Event) error {
 		color = "Good"
 	case EventReminder, EventDegraded:
 		color = "Warning"
-	case EventTest:
+	case EventTest, EventMaintenanceStart, EventMaintenanceEnd:
 		color = "Accent"
 	}
 	body := []any{teamsTextBlock{Type: "TextBlock", Text: teamsEscape(m.Title), Wrap: true, Size: "Medium", Weight: "Bolder", Color: color}}

@@ -347,7 +347,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return Event{}, fmt.Errorf("notify: event snapshot: %w", err)
 	}
 	switch a.Kind {
-	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance:
+	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance, EventMaintenanceStart, EventMaintenanceEnd:
 	default:
 		return Event{}, fmt.Errorf("notify: event snapshot: unknown kind %q", clean(a.Kind, 20))
 	}
@@ -363,6 +363,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		At:         a.At,
 		Duration:   a.Duration(),
 		From:       a.From,
+		Window:     a.Window,
 	}, nil
 }
 
@@ -381,5 +382,6 @@ func EncodeEvent(e Event) (json.RawMessage, error) {
 		At:         e.At.UTC(),
 		DurationMS: e.Duration.Milliseconds(),
 		From:       e.From,
+		Window:     e.Window,
 	})
 }

@@ -100,6 +100,20 @@ func buildMessage(e Event) (message, error) {
 		}
 		add("Started", started)
 		add("Recovered", formatTime(m.At))
+	case EventMaintenanceStart:
+		m.Title = "🔧 MAINTENANCE: " + name
+		add("URL", target)
+		add("Window", clean(e.Window, maxName))
+		add("Started", formatTime(m.At))
+		m.Intro = "Checks go on; no alerts are sent until the window ends."
+	case EventMaintenanceEnd:
+		m.Title = "🔧 Maintenance over: " + name
+		add("URL", target)
+		add("Window", clean(e.Window, maxName))
+		if e.Duration > 0 {
+			add("Lasted", formatDuration(e.Duration))
+		}
+		add("Now", clean(e.From, 20))
 	case EventInstance:
 		m.Title = "⚠️ upwatch needs attention"
 		if e.From == "resolved" {
@@ -142,7 +156,7 @@ func (m message) urgent() bool { return m.Kind == EventDown || m.Kind == EventRe
 // reasonText is the reason code's label and the error message, e.g.
 // "Unexpected status: HTTP 503 Service Unavailable".
 func reasonText(e Event) string {
-	if e.Kind == EventUp || e.Kind == EventTest {
+	if e.Kind == EventUp || e.Kind == EventTest || e.Kind == EventMaintenanceStart || e.Kind == EventMaintenanceEnd {
 		return ""
 	}
 	label := reason.Label(e.Reason)

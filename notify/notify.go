@@ -29,6 +29,7 @@ type Event struct {
 	Duration   time.Duration // for "up": how long it was down (or degraded); for "reminder": down so far
 	From       string        // for "up": "down" (also when empty) or "degraded"
 	Link       string        // absolute link to the monitor page (BASE_URL + /monitors/ID), may be ""
+	Window     string        // for maintenance_start and maintenance_end: the window's title (user-typed)
 }
 
 // Event kinds.
@@ -39,6 +40,11 @@ const (
 	EventDegraded = "degraded" // the monitor works, but slowly or with a warning
 	EventInstance = "instance" // the upwatch instance itself needs attention (Error says why; From "resolved" when it no longer does)
 	EventTest     = "test"     // a user asked for a test message
+	// A maintenance window that asks for it began, or ended (From is the
+	// state the monitor is in then; a monitor still down at the end gets
+	// a "down" instead).
+	EventMaintenanceStart = "maintenance_start"
+	EventMaintenanceEnd   = "maintenance_end"
 )
 
 // Channel types.

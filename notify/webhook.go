@@ -147,6 +147,9 @@ type WebhookPayload struct {
 	Link            string         `json:"link"`
 	Title           string         `json:"title"`   // the human title, as chat providers show it
 	Message         string         `json:"message"` // the human body, plain text, several lines
+	// Window is the maintenance window's title (maintenance_start,
+	// maintenance_end); left out otherwise.
+	Window string `json:"window,omitempty"`
 }
 
 // WebhookMonitor identifies the monitor in a WebhookPayload.
@@ -173,6 +176,7 @@ type TemplateData struct {
 	Link            string
 	Title           string
 	Message         string
+	Window          string // maintenance_start and maintenance_end: the window's title
 }
 
 // TemplateMonitor is .Monitor in a body template.
@@ -194,11 +198,12 @@ func templateData(e Event, m message) TemplateData {
 		Link:       m.Link,
 		Title:      m.Title,
 		Message:    m.plain(),
+		Window:     clean(e.Window, maxName),
 	}
 	if !e.StartedAt.IsZero() {
 		d.StartedAt = e.StartedAt.UTC().Format(time.RFC3339)
 	}
-	if e.Kind == EventUp || e.Kind == EventReminder {
+	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventMaintenanceEnd {
 		d.DurationSeconds = int64(e.Duration.Round(time.Second) / time.Second)
 	}
 	return d
@@ -217,6 +222,7 @@ func (d TemplateData) payload() WebhookPayload {
 		Link:            d.Link,
 		Title:           d.Title,
 		Message:         d.Message,
+		Window:          d.Window,
 	}
 	if d.StartedAt != "" {
 		p.StartedAt = &d.StartedAt

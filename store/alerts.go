@@ -102,6 +102,9 @@ type AlertEvent struct {
 	// From is, for "up", the state it recovered from: "down" (the
 	// default when empty) or "degraded".
 	From string `json:"from,omitempty"`
+	// Window is, for "maintenance_start" and "maintenance_end", the
+	// maintenance window's title.
+	Window string `json:"window,omitempty"`
 }
 
 // Duration is DurationMS as a time.Duration.
@@ -377,6 +380,9 @@ func openIncidentID(ctx context.Context, tx *sql.Tx, monitorID int64) (int64, er
 // after a transition to down, "up" for the incident resolving (the one
 // open before a transition to up). Anything else alerts nobody.
 func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, resolving int64, now time.Time) error {
+	if t.To == StatusMaintenance || t.From == StatusMaintenance && t.To != StatusDown {
+		return enqueueMaintenance(ctx, tx, monitorID, at, t, now)
+	}
 	var incident int64
 	switch t.To {
 	case StatusDown:
@@ -453,6 +459,39 @@ func enqueueDegraded(ctx context.Context, tx *sql.Tx, monitorID int64, at time.T
 		return err
 	}
 	key := "degraded:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
+}
+
+// Maintenance notification kinds.
+const (
+	KindMaintenanceStart = "maintenance_start"
+	KindMaintenanceEnd   = "maintenance_end"
+)
+
+// enqueueMaintenance queues "maintenance_start" (into maintenance) or
+// "maintenance_end" (out of it, not into down) for a window that asks for
+// notifications; keyed by the transition's time, so a replay queues
+// nothing new.
+func enqueueMaintenance(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, now time.Time) error {
+	ev := AlertEvent{Kind: KindMaintenanceStart, MonitorID: monitorID, At: at.UTC().Truncate(time.Millisecond), Window: t.Window}
+	if t.To != StatusMaintenance {
+		ev.Kind, ev.From = KindMaintenanceEnd, t.To
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(at)-toMillis(t.PrevSince))
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&ev.Monitor, &ev.URL); err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	key := "maintenance:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
 	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
 		return err
 	}

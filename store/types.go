@@ -172,6 +172,11 @@ type Transition struct {
 	// PrevSince is when the previous status began (for how long a
 	// degraded spell lasted); zero if unknown.
 	PrevSince time.Time
+	// Window is the maintenance window's title on a transition into or
+	// out of maintenance; with Alert such a transition (but one out of it
+	// into down, which is a DOWN alert) queues "maintenance_start" or
+	// "maintenance_end".
+	Window string `json:",omitempty"`
 	// Early, if set, holds the alerts already sent for this transition
 	// while it could not be stored; the deliveries SaveChecks queues for
 	// it record them instead of sending again.

@@ -118,6 +118,9 @@ const (
 	KindReminder = "reminder"
 	KindTest     = "test"
 	KindDegraded = "degraded" // sent when a monitor that alerts on it becomes degraded
+	// Sent when a maintenance window that asks for it starts and ends.
+	KindMaintenanceStart = "maintenance_start"
+	KindMaintenanceEnd   = "maintenance_end"
 )
 
 // channelURL is a channel's page, or a page or action under it ("edit",
@@ -218,6 +221,10 @@ func kindLabel(k string) string {
 		return "Test"
 	case KindDegraded:
 		return "Degraded"
+	case KindMaintenanceStart:
+		return "Maintenance"
+	case KindMaintenanceEnd:
+		return "Maintenance over"
 	}
 	return orDefault(k, "Alert")
 }
@@ -227,6 +234,8 @@ func kindClass(k string) string {
 	switch k {
 	case KindDown, KindUp, KindReminder, KindTest, KindDegraded:
 		return "kind kind-" + k
+	case KindMaintenanceStart, KindMaintenanceEnd:
+		return "kind kind-maintenance"
 	}
 	return "kind"
 }
