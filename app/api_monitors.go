@@ -33,6 +33,7 @@ type monitorJSON struct {
 	Confirmations   int                 `json:"confirmations"`
 	Paused          bool                `json:"paused"`
 	Channels        []int64             `json:"channels"`
+	DependsOn       []int64             `json:"depends_on"`
 	ReminderMinutes int                 `json:"reminder_minutes"`
 	DegradedMS      int64               `json:"degraded_latency_ms"`
 	AlertDegraded   bool                `json:"alert_degraded"`
@@ -100,6 +101,10 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 	if err != nil {
 		return nil, err
 	}
+	deps, err := a.st.DependenciesOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]monitorJSON, len(mons))
 	for i, m := range mons {
 		out[i] = toMonitorJSON(m, a.pushURL(m))
@@ -117,6 +122,10 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 		}
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
 		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}
+		out[i].DependsOn = deps[m.ID]
+		if out[i].DependsOn == nil {
+			out[i].DependsOn = []int64{}
+		}
 	}
 	return out, nil
 }
@@ -237,11 +246,17 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
+	if err := a.checkDependsOn(r.Context(), m.UserID, 0, in.DependsOn); err != nil {
+		return m, err
+	}
 	m, err := a.st.CreateMonitor(r.Context(), m)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
 	}
 	if err != nil {
+		return m, err
+	}
+	if err := a.setDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
 		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)
@@ -261,6 +276,9 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
+	if err := a.checkDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
+		return m, err
+	}
 	m, err = a.st.UpdateMonitor(r.Context(), m)
 	if errors.Is(err, store.ErrNotFound) && in.Channels != nil {
 		// The monitor was there a moment ago: the channel is what is missing.
@@ -270,6 +288,9 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	}
 	if err != nil {
 		return m, storeErr(err)
+	}
+	if err := a.setDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
+		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)
 	a.hub.MonitorChanged(m, false)

@@ -64,6 +64,8 @@ type monitorInput struct {
 	// how many must agree it is down (0: a majority).
 	Regions *[]string `json:"regions"`
 	Quorum  *int      `json:"quorum"`
+	// DependsOn are the monitors this one depends on (api_dependencies.go).
+	DependsOn *[]int64 `json:"depends_on"`
 }
 
 // httpOnly lists the top-level fields that only HTTP monitors take, for

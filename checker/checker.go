@@ -96,7 +96,10 @@ type Checker struct {
 	states   map[int64]*monState
 	// maint holds each monitor's maintenance windows (maintenance.go).
 	maint map[int64][]*MaintenanceWindow
-	push  *pushBook
+	// parents maps a monitor to the monitors it depends on, children the
+	// other way (dependencies.go).
+	parents, children map[int64][]int64
+	push              *pushBook
 	wake  chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
@@ -219,6 +222,9 @@ func (c *Checker) Run(ctx context.Context) error {
 			return fmt.Errorf("checker: load maintenance: %w", err)
 		}
 		c.SetMaintenance(list)
+	}
+	if err := c.ReloadDependencies(ctx); err != nil {
+		return err
 	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
 

@@ -385,6 +385,9 @@ func (c *Checker) maintenanceSweep(ctx context.Context) error {
 				next.Status = store.StatusPending // no region has spoken since
 			}
 			next.Since = now
+			if next.Status == store.StatusDown && c.parentTroubleLocked(id) {
+				next.Status = store.StatusUnreachable
+			}
 			if len(st.regions) > 0 {
 				t.Reason, t.Error = st.regions[0].reason, st.regions[0].err
 			}

@@ -92,6 +92,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		at time.Time
 	}
 	var rechecks []rechk
+	poke := false // a recovered parent's children are checked again at once
 	updates := map[int64]*store.StateUpdate{}
 	order := []int64{}
 
@@ -154,6 +155,10 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			// Shown as maintenance; the regions' own states go on beneath.
 			st.state = maintenanceState(prev, st.state, maintStart)
 		}
+		if st.state.Status == store.StatusDown && len(c.parents[r.MonitorID]) > 0 && c.parentTroubleLocked(r.MonitorID) {
+			// Failing behind a parent in trouble: not its own outage.
+			st.state = unreachableState(prev, st.state)
+		}
 		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
 			// A region's own state outlived the monitor's (it was unknown
 			// meanwhile): the change is now.
@@ -184,12 +189,19 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 				// news to nobody. Entering maintenance alerts no one; leaving
 				// it alerts only a monitor that is down (or degraded, where
 				// asked) then.
-				Alert: to != store.StatusMaintenance && (to == store.StatusDown || prev.Status == store.StatusDown ||
+				Alert: to != store.StatusMaintenance && to != store.StatusUnreachable && (to == store.StatusDown || prev.Status == store.StatusDown ||
 					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded)),
 			}
 			if to == store.StatusMaintenance || prev.Status == store.StatusMaintenance {
 				c.noteMaintenanceLocked(u.Transition, r.MonitorID, now)
 			}
+		}
+		// A parent that is healthy again (recovered, or its failure was a
+		// blip) has its unreachable children checked at once.
+		if st.state.FailStreak == 0 && len(c.children[r.MonitorID]) > 0 &&
+			(prev.FailStreak > 0 || prev.Status == store.StatusDown || prev.Status == store.StatusUnreachable) &&
+			c.recheckChildrenLocked(r.MonitorID, tick) {
+			poke = true
 		}
 		// A failure (or degradation) not yet confirmed is checked again
 		// soon rather than at the next slot.
@@ -203,7 +215,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		c.sched.recheck(rc.id, rc.at)
 	}
 	c.mu.Unlock()
-	if len(rechecks) > 0 {
+	if len(rechecks) > 0 || poke {
 		c.poke()
 	}
 

@@ -100,6 +100,7 @@ type Overview struct {
 	Up, Down, Pending, Paused, Total int           // counts over all monitors, not the filter
 	Degraded                         int           // counted apart from Up (and in Total)
 	Maintenance                      int           // inside a maintenance window (in Total)
+	Unreachable                      int           // failing behind a parent that is down (in Total)
 	Query, State, Sort               string        // current filter: q, state (""|up|degraded|down|pending|paused), sort (""=status|name|latency)
 	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
 }
@@ -420,6 +421,9 @@ const (
 	// StatusMaintenance: inside a maintenance window (checks go on, no
 	// alerts, left out of uptime).
 	StatusMaintenance = "maintenance"
+	// StatusUnreachable: failing while a monitor it depends on is down:
+	// no incident, no alert.
+	StatusUnreachable = "unreachable"
 )
 
 // formMethods are the methods offered by the monitor form, in display order.
@@ -449,7 +453,7 @@ func statusRank(s string) int {
 	switch s {
 	case StatusDown:
 		return 0
-	case StatusDegraded:
+	case StatusDegraded, StatusUnreachable:
 		return 1
 	case StatusPending:
 		return 2
@@ -488,6 +492,8 @@ func StatusLabel(s string) string {
 		return "Paused"
 	case StatusMaintenance:
 		return "Maintenance"
+	case StatusUnreachable:
+		return "Unreachable"
 	}
 	return "Unknown"
 }
@@ -495,7 +501,7 @@ func StatusLabel(s string) string {
 // statusKey is a status restricted to the known set, for class names.
 func statusKey(s string) string {
 	switch s {
-	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance:
+	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance, StatusUnreachable:
 		return s
 	}
 	return "unknown"

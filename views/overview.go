@@ -342,6 +342,7 @@ var filterStates = []struct{ Value, Label string }{
 	{"", "All states"},
 	{StatusDown, "Down"},
 	{StatusDegraded, "Degraded"},
+	{StatusUnreachable, "Unreachable"},
 	{StatusPending, "Pending"},
 	{StatusUp, "Up"},
 	{StatusMaintenance, "Maintenance"},
@@ -419,6 +420,8 @@ func (o Overview) count(state string) int {
 		return o.Paused
 	case StatusMaintenance:
 		return o.Maintenance
+	case StatusUnreachable:
+		return o.Unreachable
 	}
 	return 0
 }
