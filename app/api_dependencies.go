@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 
 	"github.com/upwatch/upwatch/store"
+	"github.com/upwatch/upwatch/views"
 )
 
 // maxDependsOn bounds the monitors one monitor may depend on.
@@ -95,6 +98,56 @@ func (a *App) setDependsOn(ctx context.Context, userID, id int64, deps *[]int64)
 	if r, ok := a.sched.(dependencyReloader); ok {
 		if err := r.ReloadDependencies(ctx); err != nil {
 			a.log.Error("reloading dependencies", "err", err)
+		}
+	}
+	return nil
+}
+
+// dependsOnForm reads the form's "depends_on" boxes; nil when the form
+// had none to offer.
+func dependsOnForm(r *http.Request, fe *FieldErrors) *[]int64 {
+	if r.PostFormValue("depends_on_present") != "1" {
+		return nil
+	}
+	ids := []int64{}
+	for _, s := range r.PostForm["depends_on"] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			fe.add("depends_on", "names a monitor that does not exist")
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return &ids
+}
+
+// fillDependsOn offers the user's other monitors, ticked as posted or as
+// stored (id 0: a monitor being added).
+func (a *App) fillDependsOn(r *http.Request, f *views.MonitorForm, id int64) error {
+	uid := userFrom(r.Context()).ID
+	mons, err := a.st.ListMonitors(r.Context(), uid)
+	if err != nil {
+		return err
+	}
+	ticked := map[int64]bool{}
+	if r.PostFormValue("depends_on_present") == "1" {
+		for _, s := range r.PostForm["depends_on"] {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				ticked[n] = true
+			}
+		}
+	} else if id != 0 {
+		deps, err := a.st.DependenciesOf(r.Context(), []int64{id})
+		if err != nil {
+			return err
+		}
+		for _, p := range deps[id] {
+			ticked[p] = true
+		}
+	}
+	for _, m := range mons {
+		if m.ID != id {
+			f.DependsOn = append(f.DependsOn, views.MonitorChoice{ID: m.ID, Name: m.Name, Status: m.State.Status, Checked: ticked[m.ID]})
 		}
 	}
 	return nil

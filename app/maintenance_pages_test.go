@@ -59,3 +59,37 @@ func TestMaintenancePageForm(t *testing.T) {
 		t.Errorf("after delete: %+v", list)
 	}
 }
+
+// The monitor form offers the other monitors as "Depends on" and saves
+// the ticked ones (none ticked clears them).
+func TestMonitorFormDependsOn(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	var router, nas monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"router","url":"http://127.0.0.1:9/"}`).json(t, &router)
+	e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"nas","url":"http://127.0.0.1:9/"}`).json(t, &nas)
+	b := login(t, e, "owner@example.com", "password123")
+	edit := "/monitors/" + itoa(nas.ID) + "/edit"
+	code, _, body := get(t, b, e.srv.URL+edit)
+	if code != 200 || !strings.Contains(body, `id="dep-`+itoa(router.ID)+`"`) || strings.Contains(body, `id="dep-`+itoa(nas.ID)+`"`) {
+		t.Fatalf("edit form: %d %s", code, body)
+	}
+	form := url.Values{"name": {"nas"}, "url": {"http://127.0.0.1:9/"}, "method": {"GET"}, "expected_status": {"200-299"},
+		"interval_seconds": {"60"}, "confirmations": {"1"}, "type": {"http"}, "depends_on_present": {"1"}, "depends_on": {itoa(router.ID)}}
+	if code, loc, body := post(t, b, e.srv.URL+edit, form); code != 303 || !strings.HasPrefix(loc, "/monitors/") {
+		t.Fatalf("save: %d %s %s", code, loc, body)
+	}
+	var got monitorJSON
+	e.do(t, "GET", "/api/v1/monitors/"+itoa(nas.ID), tok, "").json(t, &got)
+	if len(got.DependsOn) != 1 || got.DependsOn[0] != router.ID {
+		t.Fatalf("depends_on = %v", got.DependsOn)
+	}
+	if _, _, body := get(t, b, e.srv.URL+edit); !strings.Contains(body, `id="dep-`+itoa(router.ID)+`" name="depends_on" value="`+itoa(router.ID)+`" checked`) {
+		t.Errorf("stored dependency not ticked: %s", body)
+	}
+	// The router depending on the nas would close a cycle.
+	r := e.do(t, "PATCH", "/api/v1/monitors/"+itoa(router.ID), tok, `{"depends_on":[`+itoa(nas.ID)+`]}`)
+	if r.code != 422 || !strings.Contains(string(r.body), `"field":"depends_on"`) {
+		t.Errorf("cycle: %d %s", r.code, r.body)
+	}
+}

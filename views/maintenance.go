@@ -85,3 +85,5 @@ func monitorsText(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+func dependsCheckID(id int64) string { return "dep-" + strconv.FormatInt(id, 10) }

@@ -357,6 +357,9 @@ type MonitorForm struct {
 	Errors    map[string]string // field name → message, shown under the field (aria-describedby)
 	FormError string
 	Channels  []ChannelOption // the user's alert channels, as checkboxes "channels"
+	// DependsOn are the user's other monitors, as checkboxes "depends_on"
+	// (with "depends_on_present", so that none ticked clears them).
+	DependsOn []MonitorChoice
 
 	// Type is the monitor's kind, sent back as the hidden field "type";
 	// Settings are its own fields, named "settings.<Name>".
