@@ -34,6 +34,8 @@ type monitorJSON struct {
 	Paused          bool                `json:"paused"`
 	Channels        []int64             `json:"channels"`
 	DependsOn       []int64             `json:"depends_on"`
+	FlapChanges     int                 `json:"flap_changes"` // more changes than this within flap_minutes: flapping (0: off)
+	FlapMinutes     int                 `json:"flap_minutes"`
 	ReminderMinutes int                 `json:"reminder_minutes"`
 	DegradedMS      int64               `json:"degraded_latency_ms"`
 	AlertDegraded   bool                `json:"alert_degraded"`
@@ -105,6 +107,10 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 	if err != nil {
 		return nil, err
 	}
+	flaps, err := a.st.FlapSettingsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]monitorJSON, len(mons))
 	for i, m := range mons {
 		out[i] = toMonitorJSON(m, a.pushURL(m))
@@ -126,6 +132,7 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 		if out[i].DependsOn == nil {
 			out[i].DependsOn = []int64{}
 		}
+		out[i].FlapChanges, out[i].FlapMinutes = flaps[m.ID].Changes, int(flaps[m.ID].Window/time.Minute)
 	}
 	return out, nil
 }
@@ -246,7 +253,7 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
-	if err := a.checkDependsOn(r.Context(), m.UserID, 0, in.DependsOn); err != nil {
+	if err := a.checkQuiet(r.Context(), m.UserID, 0, in); err != nil {
 		return m, err
 	}
 	m, err := a.st.CreateMonitor(r.Context(), m)
@@ -256,7 +263,7 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 	if err != nil {
 		return m, err
 	}
-	if err := a.setDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
+	if err := a.setQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
 		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)
@@ -276,7 +283,7 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
-	if err := a.checkDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
+	if err := a.checkQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
 		return m, err
 	}
 	m, err = a.st.UpdateMonitor(r.Context(), m)
@@ -289,7 +296,7 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	if err != nil {
 		return m, storeErr(err)
 	}
-	if err := a.setDependsOn(r.Context(), m.UserID, m.ID, in.DependsOn); err != nil {
+	if err := a.setQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
 		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)

@@ -79,3 +79,22 @@ func TestMaintenanceAPI(t *testing.T) {
 		t.Errorf("after delete: %d", r.code)
 	}
 }
+
+func TestFlappingSettingsAPI(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	var m monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"wifi","url":"http://127.0.0.1:9/"}`).json(t, &m)
+	if m.FlapChanges != 5 || m.FlapMinutes != 30 {
+		t.Errorf("defaults %d in %d min", m.FlapChanges, m.FlapMinutes)
+	}
+	r := e.do(t, "PATCH", fmt.Sprintf("/api/v1/monitors/%d", m.ID), tok, `{"flap_changes":3,"flap_minutes":15}`)
+	r.json(t, &m)
+	if r.code != 200 || m.FlapChanges != 3 || m.FlapMinutes != 15 {
+		t.Errorf("patch: %d %s", r.code, r.body)
+	}
+	r = e.do(t, "PATCH", fmt.Sprintf("/api/v1/monitors/%d", m.ID), tok, `{"flap_minutes":0}`)
+	if r.code != 422 || !strings.Contains(string(r.body), `"field":"flap_minutes"`) {
+		t.Errorf("bad window: %d %s", r.code, r.body)
+	}
+}

@@ -66,6 +66,9 @@ type monitorInput struct {
 	Quorum  *int      `json:"quorum"`
 	// DependsOn are the monitors this one depends on (api_dependencies.go).
 	DependsOn *[]int64 `json:"depends_on"`
+	// FlapChanges and FlapMinutes are the flapping limits (api_flapping.go).
+	FlapChanges *int `json:"flap_changes"`
+	FlapMinutes *int `json:"flap_minutes"`
 }
 
 // httpOnly lists the top-level fields that only HTTP monitors take, for

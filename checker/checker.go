@@ -99,7 +99,10 @@ type Checker struct {
 	// parents maps a monitor to the monitors it depends on, children the
 	// other way (dependencies.go).
 	parents, children map[int64][]int64
-	push              *pushBook
+	// flapSettings are the monitors' own flapping limits (the others take
+	// the defaults).
+	flapSettings map[int64]store.FlapSettings
+	push         *pushBook
 	wake  chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
@@ -137,6 +140,7 @@ type monState struct {
 	// lastLabel is the newest label (unix ms) given to a check of the
 	// monitor, or stored for it: labels never go backwards.
 	lastLabel int64
+	flap      flapState // flapping.go
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -226,6 +230,9 @@ func (c *Checker) Run(ctx context.Context) error {
 	if err := c.ReloadDependencies(ctx); err != nil {
 		return err
 	}
+	if err := c.ReloadFlapping(ctx); err != nil {
+		return err
+	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
 
 	// Workers stop first (no new results), then the sink drains, then Run returns.
@@ -308,6 +315,11 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
 	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
 	st.push = m.Type == TypePush
+	st.flap.apply(c.flapSettingsLocked(m.ID))
+	if m.State.Status == store.StatusFlapping && !st.flap.on {
+		// Flapping when stored: it goes on until it settles.
+		st.flap.on, st.flap.since = true, m.State.Since
+	}
 	regions := c.regionsFor(m)
 	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {
 		next := make([]regionState, len(regions))
@@ -322,7 +334,7 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 			// One region is the monitor: it goes on from the stored state
 			// (maintenance is shown over a state that was not stored).
 			next[0].state = m.State
-			if m.State.Status == store.StatusMaintenance {
+			if m.State.Status == store.StatusMaintenance || m.State.Status == store.StatusFlapping {
 				next[0].state = store.MonitorState{Status: store.StatusPending, Since: wall}
 			}
 		}

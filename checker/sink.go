@@ -151,6 +151,25 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
+		// Flapping: counted on the monitor's own state, outside windows.
+		var flapTo *store.Transition
+		if !inMaint {
+			st.flap.observe(st.state.Status, at)
+			switch {
+			case st.flap.starts():
+				st.flap.on, st.flap.since, st.flap.total = true, at, len(st.flap.flips)
+				flapTo = &store.Transition{Changes: len(st.flap.flips), Alert: true}
+			case st.flap.settled(at) && prev.Status == store.StatusFlapping:
+				flapTo = c.settleLocked(st, r.MonitorID, st.state, at)
+				st.state.Since = at
+			}
+			if st.flap.on {
+				st.state = store.MonitorState{Status: store.StatusFlapping, Since: st.flap.since, FailStreak: st.state.FailStreak}
+				if prev.Status == store.StatusFlapping {
+					st.state.Since = prev.Since
+				}
+			}
+		}
 		if inMaint {
 			// Shown as maintenance; the regions' own states go on beneath.
 			st.state = maintenanceState(prev, st.state, maintStart)
@@ -194,6 +213,13 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 			}
 			if to == store.StatusMaintenance || prev.Status == store.StatusMaintenance {
 				c.noteMaintenanceLocked(u.Transition, r.MonitorID, now)
+			}
+			if flapTo != nil && (to == store.StatusFlapping || prev.Status == store.StatusFlapping) {
+				// One alert as it begins flapping, one summary as it settles.
+				u.Transition.Alert, u.Transition.Changes = flapTo.Alert, flapTo.Changes
+				if to == store.StatusFlapping {
+					u.Transition.Reason, u.Transition.Error = o.Reason, o.Error
+				}
 			}
 		}
 		// A parent that is healthy again (recovered, or its failure was a

@@ -347,7 +347,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return Event{}, fmt.Errorf("notify: event snapshot: %w", err)
 	}
 	switch a.Kind {
-	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance, EventMaintenanceStart, EventMaintenanceEnd:
+	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance, EventMaintenanceStart, EventMaintenanceEnd, EventFlapping, EventFlappingEnd:
 	default:
 		return Event{}, fmt.Errorf("notify: event snapshot: unknown kind %q", clean(a.Kind, 20))
 	}
@@ -364,6 +364,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		Duration:   a.Duration(),
 		From:       a.From,
 		Window:     a.Window,
+		Changes:    a.Changes,
 	}, nil
 }
 
@@ -383,5 +384,6 @@ func EncodeEvent(e Event) (json.RawMessage, error) {
 		DurationMS: e.Duration.Milliseconds(),
 		From:       e.From,
 		Window:     e.Window,
+		Changes:    e.Changes,
 	})
 }

@@ -45,3 +45,32 @@ func TestMaintenanceEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestFlappingEvents(t *testing.T) {
+	at := time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		e     Event
+		title string
+	}{
+		{Event{Kind: EventFlapping, Monitor: "Wi-Fi", Changes: 6, Reason: "timeout", At: at}, "🟠 FLAPPING: Wi-Fi"},
+		{Event{Kind: EventFlappingEnd, Monitor: "Wi-Fi", Changes: 9, From: "up", Duration: 40 * time.Minute, At: at}, "🟠 Flapping settled: Wi-Fi"},
+	} {
+		raw, _ := EncodeEvent(tc.e)
+		back, err := DecodeEvent(raw)
+		if err != nil || back.Changes != tc.e.Changes {
+			t.Fatalf("round trip %+v, %v", back, err)
+		}
+		srv, ch := receiver(t, 200, "")
+		s := mustNew(t, TypeWebhook, `{"url":"`+srv.URL+`"}`, testOptions())
+		if err := s.Send(context.Background(), back); err != nil {
+			t.Fatal(err)
+		}
+		var p WebhookPayload
+		if err := json.Unmarshal(receive(t, ch).Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Event != tc.e.Kind || p.Title != tc.title || p.Changes != tc.e.Changes || !strings.Contains(p.Message, "state changes") {
+			t.Errorf("payload %+v", p)
+		}
+	}
+}

@@ -114,6 +114,21 @@ func buildMessage(e Event) (message, error) {
 			add("Lasted", formatDuration(e.Duration))
 		}
 		add("Now", clean(e.From, 20))
+	case EventFlapping:
+		m.Title = "🟠 FLAPPING: " + name
+		add("URL", target)
+		add("Changes", strconv.Itoa(e.Changes)+" state changes")
+		add("Last failure", reason)
+		m.Intro = "It keeps going up and down; no alert per change is sent until it settles."
+	case EventFlappingEnd:
+		m.Title = "🟠 Flapping settled: " + name
+		add("URL", target)
+		add("Now", clean(e.From, 20))
+		add("Changes", strconv.Itoa(e.Changes)+" state changes while flapping")
+		if e.Duration > 0 {
+			add("Flapped for", formatDuration(e.Duration))
+		}
+		add("Reason", reason)
 	case EventInstance:
 		m.Title = "⚠️ upwatch needs attention"
 		if e.From == "resolved" {
@@ -151,7 +166,9 @@ func (m message) plain() string {
 
 // urgent tells whether the event reports an ongoing outage, for providers
 // with a priority.
-func (m message) urgent() bool { return m.Kind == EventDown || m.Kind == EventReminder }
+func (m message) urgent() bool {
+	return m.Kind == EventDown || m.Kind == EventReminder || m.Kind == EventFlapping
+}
 
 // reasonText is the reason code's label and the error message, e.g.
 // "Unexpected status: HTTP 503 Service Unavailable".

@@ -30,6 +30,7 @@ type Event struct {
 	From       string        // for "up": "down" (also when empty) or "degraded"
 	Link       string        // absolute link to the monitor page (BASE_URL + /monitors/ID), may be ""
 	Window     string        // for maintenance_start and maintenance_end: the window's title (user-typed)
+	Changes    int           // for flapping and flapping_end: how many state changes
 }
 
 // Event kinds.
@@ -45,6 +46,11 @@ const (
 	// a "down" instead).
 	EventMaintenanceStart = "maintenance_start"
 	EventMaintenanceEnd   = "maintenance_end"
+	// The monitor changed state more than its limit within its window
+	// (Changes says how often), and later settled (From is where; Changes
+	// how often it changed while flapping; Duration how long it flapped).
+	EventFlapping    = "flapping"
+	EventFlappingEnd = "flapping_end"
 )
 
 // Channel types.

@@ -150,6 +150,9 @@ type WebhookPayload struct {
 	// Window is the maintenance window's title (maintenance_start,
 	// maintenance_end); left out otherwise.
 	Window string `json:"window,omitempty"`
+	// Changes is how many state changes (flapping, flapping_end); left
+	// out otherwise.
+	Changes int `json:"changes,omitempty"`
 }
 
 // WebhookMonitor identifies the monitor in a WebhookPayload.
@@ -177,6 +180,7 @@ type TemplateData struct {
 	Title           string
 	Message         string
 	Window          string // maintenance_start and maintenance_end: the window's title
+	Changes         int    // flapping and flapping_end: how many state changes
 }
 
 // TemplateMonitor is .Monitor in a body template.
@@ -199,11 +203,12 @@ func templateData(e Event, m message) TemplateData {
 		Title:      m.Title,
 		Message:    m.plain(),
 		Window:     clean(e.Window, maxName),
+		Changes:    e.Changes,
 	}
 	if !e.StartedAt.IsZero() {
 		d.StartedAt = e.StartedAt.UTC().Format(time.RFC3339)
 	}
-	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventMaintenanceEnd {
+	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventMaintenanceEnd || e.Kind == EventFlappingEnd {
 		d.DurationSeconds = int64(e.Duration.Round(time.Second) / time.Second)
 	}
 	return d
@@ -223,6 +228,7 @@ func (d TemplateData) payload() WebhookPayload {
 		Title:           d.Title,
 		Message:         d.Message,
 		Window:          d.Window,
+		Changes:         d.Changes,
 	}
 	if d.StartedAt != "" {
 		p.StartedAt = &d.StartedAt

@@ -105,6 +105,9 @@ type AlertEvent struct {
 	// Window is, for "maintenance_start" and "maintenance_end", the
 	// maintenance window's title.
 	Window string `json:"window,omitempty"`
+	// Changes is, for "flapping" and "flapping_end", how many times the
+	// monitor changed state (within its window; while it flapped).
+	Changes int `json:"changes,omitempty"`
 }
 
 // Duration is DurationMS as a time.Duration.
@@ -380,6 +383,9 @@ func openIncidentID(ctx context.Context, tx *sql.Tx, monitorID int64) (int64, er
 // after a transition to down, "up" for the incident resolving (the one
 // open before a transition to up). Anything else alerts nobody.
 func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, resolving int64, now time.Time) error {
+	if t.To == StatusFlapping || t.From == StatusFlapping {
+		return enqueueFlapping(ctx, tx, monitorID, at, t, now)
+	}
 	if t.To == StatusMaintenance || t.From == StatusMaintenance && t.To != StatusDown {
 		return enqueueMaintenance(ctx, tx, monitorID, at, t, now)
 	}
@@ -492,6 +498,43 @@ func enqueueMaintenance(ctx context.Context, tx *sql.Tx, monitorID int64, at tim
 		return err
 	}
 	key := "maintenance:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
+}
+
+// flappingEvent is the alert of a transition into flapping ("flapping")
+// or out of it ("flapping_end": a summary, with the state it settled in).
+func flappingEvent(t *Transition, at time.Time) AlertEvent {
+	ev := AlertEvent{Kind: KindFlapping, MonitorID: t.MonitorID, At: at.UTC().Truncate(time.Millisecond),
+		Changes: t.Changes, Reason: t.Reason, Error: t.Error}
+	if t.To != StatusFlapping {
+		ev.Kind, ev.From, ev.Reason, ev.Error = KindFlappingEnd, t.To, "", ""
+		if t.To == StatusDown {
+			ev.Reason, ev.Error, ev.StatusCode = t.Reason, t.Error, t.StatusCode
+		}
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(at)-toMillis(t.PrevSince))
+		}
+	}
+	return ev
+}
+
+// enqueueFlapping queues "flapping" or "flapping_end", keyed by the
+// transition's time.
+func enqueueFlapping(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, now time.Time) error {
+	ev := flappingEvent(t, at)
+	ev.MonitorID = monitorID
+	if err := tx.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&ev.Monitor, &ev.URL); err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	key := "flapping:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
 	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
 		return err
 	}

@@ -105,6 +105,10 @@ func EarlyEvent(t *Transition, name, url string) (ev AlertEvent, ok bool) {
 	switch {
 	case !t.Alert:
 		return AlertEvent{}, false
+	case t.To == StatusFlapping || t.From == StatusFlapping:
+		f := flappingEvent(t, t.At)
+		f.Monitor, f.URL = name, url
+		return f, true
 	case t.To == StatusDown:
 		ev.Kind, ev.Reason, ev.Error, ev.StatusCode, ev.StartedAt = StatusDown, t.Reason, t.Error, t.StatusCode, ev.At
 	case t.To == StatusMaintenance:

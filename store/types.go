@@ -177,6 +177,10 @@ type Transition struct {
 	// into down, which is a DOWN alert) queues "maintenance_start" or
 	// "maintenance_end".
 	Window string `json:",omitempty"`
+	// Changes is, on a transition into or out of flapping, how many state
+	// changes the monitor went through (within its window, or while it
+	// flapped); with Alert it queues "flapping" or "flapping_end".
+	Changes int `json:",omitempty"`
 	// Early, if set, holds the alerts already sent for this transition
 	// while it could not be stored; the deliveries SaveChecks queues for
 	// it record them instead of sending again.

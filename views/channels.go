@@ -121,6 +121,9 @@ const (
 	// Sent when a maintenance window that asks for it starts and ends.
 	KindMaintenanceStart = "maintenance_start"
 	KindMaintenanceEnd   = "maintenance_end"
+	// Sent when a monitor begins flapping, and a summary when it settles.
+	KindFlapping    = "flapping"
+	KindFlappingEnd = "flapping_end"
 )
 
 // channelURL is a channel's page, or a page or action under it ("edit",
@@ -225,6 +228,10 @@ func kindLabel(k string) string {
 		return "Maintenance"
 	case KindMaintenanceEnd:
 		return "Maintenance over"
+	case KindFlapping:
+		return "Flapping"
+	case KindFlappingEnd:
+		return "Flapping settled"
 	}
 	return orDefault(k, "Alert")
 }
@@ -236,6 +243,8 @@ func kindClass(k string) string {
 		return "kind kind-" + k
 	case KindMaintenanceStart, KindMaintenanceEnd:
 		return "kind kind-maintenance"
+	case KindFlapping, KindFlappingEnd:
+		return "kind kind-flapping"
 	}
 	return "kind"
 }

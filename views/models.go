@@ -101,6 +101,7 @@ type Overview struct {
 	Degraded                         int           // counted apart from Up (and in Total)
 	Maintenance                      int           // inside a maintenance window (in Total)
 	Unreachable                      int           // failing behind a parent that is down (in Total)
+	Flapping                         int           // changing state too often (in Total)
 	Query, State, Sort               string        // current filter: q, state (""|up|degraded|down|pending|paused), sort (""=status|name|latency)
 	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
 }
@@ -427,6 +428,8 @@ const (
 	// StatusUnreachable: failing while a monitor it depends on is down:
 	// no incident, no alert.
 	StatusUnreachable = "unreachable"
+	// StatusFlapping: changing state too often; one alert said so.
+	StatusFlapping = "flapping"
 )
 
 // formMethods are the methods offered by the monitor form, in display order.
@@ -456,7 +459,7 @@ func statusRank(s string) int {
 	switch s {
 	case StatusDown:
 		return 0
-	case StatusDegraded, StatusUnreachable:
+	case StatusDegraded, StatusUnreachable, StatusFlapping:
 		return 1
 	case StatusPending:
 		return 2
@@ -497,6 +500,8 @@ func StatusLabel(s string) string {
 		return "Maintenance"
 	case StatusUnreachable:
 		return "Unreachable"
+	case StatusFlapping:
+		return "Flapping"
 	}
 	return "Unknown"
 }
@@ -504,7 +509,7 @@ func StatusLabel(s string) string {
 // statusKey is a status restricted to the known set, for class names.
 func statusKey(s string) string {
 	switch s {
-	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance, StatusUnreachable:
+	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance, StatusUnreachable, StatusFlapping:
 		return s
 	}
 	return "unknown"

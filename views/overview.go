@@ -342,6 +342,7 @@ var filterStates = []struct{ Value, Label string }{
 	{"", "All states"},
 	{StatusDown, "Down"},
 	{StatusDegraded, "Degraded"},
+	{StatusFlapping, "Flapping"},
 	{StatusUnreachable, "Unreachable"},
 	{StatusPending, "Pending"},
 	{StatusUp, "Up"},
@@ -422,6 +423,8 @@ func (o Overview) count(state string) int {
 		return o.Maintenance
 	case StatusUnreachable:
 		return o.Unreachable
+	case StatusFlapping:
+		return o.Flapping
 	}
 	return 0
 }
