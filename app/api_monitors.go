@@ -36,6 +36,8 @@ type monitorJSON struct {
 	DependsOn       []int64             `json:"depends_on"`
 	FlapChanges     int                 `json:"flap_changes"` // more changes than this within flap_minutes: flapping (0: off)
 	FlapMinutes     int                 `json:"flap_minutes"`
+	ConfirmSeconds  int                 `json:"confirm_seconds"` // failing this long (and confirmations) before DOWN
+	RecoverSeconds  int                 `json:"recover_seconds"` // passing this long before the incident resolves
 	ReminderMinutes int                 `json:"reminder_minutes"`
 	DegradedMS      int64               `json:"degraded_latency_ms"`
 	AlertDegraded   bool                `json:"alert_degraded"`
@@ -111,6 +113,10 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 	if err != nil {
 		return nil, err
 	}
+	periods, err := a.st.PeriodsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]monitorJSON, len(mons))
 	for i, m := range mons {
 		out[i] = toMonitorJSON(m, a.pushURL(m))
@@ -133,6 +139,8 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 			out[i].DependsOn = []int64{}
 		}
 		out[i].FlapChanges, out[i].FlapMinutes = flaps[m.ID].Changes, int(flaps[m.ID].Window/time.Minute)
+		out[i].ConfirmSeconds = int(periods[m.ID].Confirm / time.Second)
+		out[i].RecoverSeconds = int(periods[m.ID].Recover / time.Second)
 	}
 	return out, nil
 }

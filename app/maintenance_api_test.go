@@ -98,3 +98,22 @@ func TestFlappingSettingsAPI(t *testing.T) {
 		t.Errorf("bad window: %d %s", r.code, r.body)
 	}
 }
+
+func TestPeriodsAPI(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	var m monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", tok, `{"name":"api","url":"http://127.0.0.1:9/","confirm_seconds":60}`).json(t, &m)
+	if m.ConfirmSeconds != 60 || m.RecoverSeconds != 0 {
+		t.Errorf("created %d/%d", m.ConfirmSeconds, m.RecoverSeconds)
+	}
+	r := e.do(t, "PATCH", fmt.Sprintf("/api/v1/monitors/%d", m.ID), tok, `{"recover_seconds":120}`)
+	r.json(t, &m)
+	if r.code != 200 || m.ConfirmSeconds != 60 || m.RecoverSeconds != 120 {
+		t.Errorf("patch: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "PATCH", fmt.Sprintf("/api/v1/monitors/%d", m.ID), tok, `{"recover_seconds":-1}`); r.code != 422 ||
+		!strings.Contains(string(r.body), `"field":"recover_seconds"`) {
+		t.Errorf("negative: %d %s", r.code, r.body)
+	}
+}

@@ -69,6 +69,10 @@ type monitorInput struct {
 	// FlapChanges and FlapMinutes are the flapping limits (api_flapping.go).
 	FlapChanges *int `json:"flap_changes"`
 	FlapMinutes *int `json:"flap_minutes"`
+	// ConfirmSeconds and RecoverSeconds are the confirmation and recovery
+	// periods beside the confirmations count (api_flapping.go).
+	ConfirmSeconds *int `json:"confirm_seconds"`
+	RecoverSeconds *int `json:"recover_seconds"`
 }
 
 // httpOnly lists the top-level fields that only HTTP monitors take, for

@@ -102,7 +102,9 @@ type Checker struct {
 	// flapSettings are the monitors' own flapping limits (the others take
 	// the defaults).
 	flapSettings map[int64]store.FlapSettings
-	push         *pushBook
+	// periods are the monitors' confirmation and recovery periods.
+	periods map[int64]store.Periods
+	push    *pushBook
 	wake  chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
@@ -140,7 +142,8 @@ type monState struct {
 	// lastLabel is the newest label (unix ms) given to a check of the
 	// monitor, or stored for it: labels never go backwards.
 	lastLabel int64
-	flap      flapState // flapping.go
+	flap      flapState     // flapping.go
+	periods   store.Periods // confirmation and recovery periods (periods.go)
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -233,6 +236,9 @@ func (c *Checker) Run(ctx context.Context) error {
 	if err := c.ReloadFlapping(ctx); err != nil {
 		return err
 	}
+	if err := c.ReloadPeriods(ctx); err != nil {
+		return err
+	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
 
 	// Workers stop first (no new results), then the sink drains, then Run returns.
@@ -316,6 +322,7 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
 	st.push = m.Type == TypePush
 	st.flap.apply(c.flapSettingsLocked(m.ID))
+	st.periods = c.periods[m.ID]
 	if m.State.Status == store.StatusFlapping && !st.flap.on {
 		// Flapping when stored: it goes on until it settles.
 		st.flap.on, st.flap.since = true, m.State.Since

@@ -147,7 +147,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if st.paused || !rs.newer(seq, r.Due) {
 			continue // history only: state moves with newer checks of active monitors
 		}
-		rs.advance(o, st.confirmations, at, tick)
+		rs.advance(o, st.confirmations, st.periods, at, tick)
 		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
@@ -231,8 +231,10 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		}
 		// A failure (or degradation) not yet confirmed is checked again
 		// soon rather than at the next slot.
+		// So is a recovery not yet held for its period.
 		unconfirmed := !o.OK && rs.state.Status != store.StatusDown ||
-			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown
+			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown ||
+			o.OK && rs.state.Status == store.StatusDown && st.periods.Recover > 0
 		if unconfirmed {
 			rechecks = append(rechecks, rechk{r.MonitorID, tick.Add(min(c.cfg.RetryDelay, st.interval))})
 		}
