@@ -105,7 +105,7 @@ type Checker struct {
 	// periods are the monitors' confirmation and recovery periods.
 	periods map[int64]store.Periods
 	push    *pushBook
-	wake  chan struct{}
+	wake    chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
 	stepSize  time.Duration
@@ -142,8 +142,9 @@ type monState struct {
 	// lastLabel is the newest label (unix ms) given to a check of the
 	// monitor, or stored for it: labels never go backwards.
 	lastLabel int64
-	flap      flapState     // flapping.go
-	periods   store.Periods // confirmation and recovery periods (periods.go)
+	flapLast  uint8          // its own status as flapping last counted it (ownStatus)
+	flap      *flapState     // flapping.go; nil until it changes
+	periods   *store.Periods // confirmation and recovery periods; nil: none
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -321,11 +322,13 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
 	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
 	st.push = m.Type == TypePush
-	st.flap.apply(c.flapSettingsLocked(m.ID))
-	st.periods = c.periods[m.ID]
-	if m.State.Status == store.StatusFlapping && !st.flap.on {
+	st.periods = nil
+	if p, ok := c.periods[m.ID]; ok {
+		st.periods = &p
+	}
+	if m.State.Status == store.StatusFlapping && (st.flap == nil || !st.flap.on) {
 		// Flapping when stored: it goes on until it settles.
-		st.flap.on, st.flap.since = true, m.State.Since
+		st.flap = &flapState{on: true, since: m.State.Since}
 	}
 	regions := c.regionsFor(m)
 	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {

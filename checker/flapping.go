@@ -17,15 +17,15 @@ import (
 // where it came to rest (a monitor that settles down has its incident
 // opened then).
 
-// flapState is a monitor's flapping bookkeeping, in memory.
+// flapState is a monitor's flapping bookkeeping, in memory; allocated at
+// its first change (most monitors never change), dropped as it settles.
+// Its limits are read from the checker's settings when needed, not kept
+// per monitor.
 type flapState struct {
-	limit  int           // more changes than this within window: flapping; 0: off
-	window time.Duration //
-	last   string        // the newest own status counted (up, degraded or down)
-	flips  []time.Time   // its changes within the window, oldest first
-	on     bool          // flapping now
-	since  time.Time     // when it began flapping
-	total  int           // changes since it began flapping (for the summary)
+	flips []time.Time // changes within the window, oldest first
+	on    bool        // flapping now
+	since time.Time   // when it began flapping
+	total int         // changes since it began flapping (for the summary)
 }
 
 // flapSource is the store's side of flapping limits; a store without it
@@ -46,9 +46,6 @@ func (c *Checker) ReloadFlapping(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.flapSettings = all
-	for id, st := range c.states {
-		st.flap.apply(c.flapSettingsLocked(id))
-	}
 	c.mu.Unlock()
 	return nil
 }
@@ -60,67 +57,78 @@ func (c *Checker) flapSettingsLocked(id int64) store.FlapSettings {
 	return store.DefaultFlapSettings()
 }
 
-func (f *flapState) apply(s store.FlapSettings) {
-	f.limit, f.window = s.Changes, s.Window
-	if f.limit <= 0 {
-		f.flips = nil
+// ownStatus codes the statuses whose changes count (a byte per monitor
+// rather than a string); 0 for the others.
+func ownStatus(s string) uint8 {
+	switch s {
+	case store.StatusUp:
+		return 1
+	case store.StatusDegraded:
+		return 2
+	case store.StatusDown:
+		return 3
 	}
+	return 0
 }
 
-// countable tells whether a status is a monitor's own verdict on its
-// health (the ones whose changes count).
-func countable(s string) bool {
-	return s == store.StatusUp || s == store.StatusDown || s == store.StatusDegraded
-}
+func countable(s string) bool { return ownStatus(s) != 0 }
 
-// observe records the monitor's own status at t; it tells whether that
-// was a change.
-func (f *flapState) observe(status string, t time.Time) bool {
-	if !countable(status) {
-		return false
+// observeFlapLocked records the monitor's own status at t.
+func (c *Checker) observeFlapLocked(st *monState, id int64, status string, t time.Time) {
+	code := ownStatus(status)
+	if code == 0 {
+		return
 	}
-	prev := f.last
-	f.last = status
-	if prev == "" || prev == status {
-		return false
+	prev := st.flapLast
+	st.flapLast = code
+	if prev == 0 || prev == code {
+		return
 	}
+	lim := c.flapSettingsLocked(id)
+	if st.flap == nil {
+		if lim.Changes <= 0 {
+			return
+		}
+		st.flap = &flapState{}
+	}
+	f := st.flap
 	if f.on {
 		f.total++
 	}
-	if f.limit <= 0 {
-		return true
+	if lim.Changes > 0 {
+		f.flips = append(f.flips, t)
+		i := 0
+		for i < len(f.flips) && t.Sub(f.flips[i]) >= lim.Window {
+			i++
+		}
+		f.flips = f.flips[i:]
 	}
-	f.flips = append(f.flips, t)
-	f.prune(t)
-	return true
 }
 
-// prune drops changes older than the window.
-func (f *flapState) prune(now time.Time) {
-	i := 0
-	for i < len(f.flips) && now.Sub(f.flips[i]) >= f.window {
-		i++
+// flapStartsLocked tells whether the monitor begins flapping now.
+func (c *Checker) flapStartsLocked(st *monState, id int64) bool {
+	f := st.flap
+	if f == nil || f.on {
+		return false
 	}
-	f.flips = f.flips[i:]
+	lim := c.flapSettingsLocked(id)
+	return lim.Changes > 0 && len(f.flips) > lim.Changes
 }
 
-// starts tells whether the monitor begins flapping now.
-func (f *flapState) starts() bool {
-	return !f.on && f.limit > 0 && len(f.flips) > f.limit
-}
-
-// settled tells whether a flapping monitor's state has held long enough.
-func (f *flapState) settled(now time.Time) bool {
-	if !f.on {
+// flapSettledLocked tells whether a flapping monitor's state has held for
+// a third of its window.
+func (c *Checker) flapSettledLocked(st *monState, id int64, now time.Time) bool {
+	f := st.flap
+	if f == nil || !f.on {
 		return false
 	}
 	last := f.since
 	if n := len(f.flips); n > 0 && f.flips[n-1].After(last) {
 		last = f.flips[n-1]
 	}
-	hold := f.window / 3
-	if f.limit <= 0 {
-		hold = 0
+	hold := time.Duration(0)
+	if lim := c.flapSettingsLocked(id); lim.Changes > 0 {
+		hold = lim.Window / 3
 	}
 	return now.Sub(last) >= hold
 }
@@ -132,7 +140,7 @@ func (c *Checker) flapSweep(ctx context.Context) error {
 	c.mu.Lock()
 	now, tick := c.nowLocked()
 	for id, st := range c.states {
-		if st.paused || !st.flap.on || st.state.Status != store.StatusFlapping || !st.flap.settled(now) {
+		if st.paused || st.state.Status != store.StatusFlapping || !c.flapSettledLocked(st, id, now) {
 			continue
 		}
 		next := st.verdict(tick, now)
@@ -153,10 +161,13 @@ func (c *Checker) flapSweep(ctx context.Context) error {
 // settleLocked ends a monitor's flapping: the summary transition.
 func (c *Checker) settleLocked(st *monState, id int64, next store.MonitorState, now time.Time) *store.Transition {
 	t := &store.Transition{MonitorID: id, From: store.StatusFlapping, To: next.Status, At: now,
-		PrevSince: st.state.Since, Changes: st.flap.total, Alert: true}
+		PrevSince: st.state.Since, Alert: true}
+	if st.flap != nil {
+		t.Changes = st.flap.total
+	}
 	if len(st.regions) > 0 && next.Status == store.StatusDown {
 		t.Reason, t.Error = st.regions[0].reason, st.regions[0].err
 	}
-	st.flap.on, st.flap.total, st.flap.flips = false, 0, nil
+	st.flap = nil
 	return t
 }

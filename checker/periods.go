@@ -27,7 +27,10 @@ func (c *Checker) ReloadPeriods(ctx context.Context) error {
 	c.mu.Lock()
 	c.periods = all
 	for id, st := range c.states {
-		st.periods = all[id]
+		st.periods = nil
+		if p, ok := all[id]; ok {
+			st.periods = &p
+		}
 	}
 	c.mu.Unlock()
 	return nil

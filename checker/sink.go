@@ -147,23 +147,27 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if st.paused || !rs.newer(seq, r.Due) {
 			continue // history only: state moves with newer checks of active monitors
 		}
-		rs.advance(o, st.confirmations, st.periods, at, tick)
+		var periods store.Periods
+		if st.periods != nil {
+			periods = *st.periods
+		}
+		rs.advance(o, st.confirmations, periods, at, tick)
 		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
 		// Flapping: counted on the monitor's own state, outside windows.
 		var flapTo *store.Transition
 		if !inMaint {
-			st.flap.observe(st.state.Status, at)
+			c.observeFlapLocked(st, r.MonitorID, st.state.Status, at)
 			switch {
-			case st.flap.starts():
+			case c.flapStartsLocked(st, r.MonitorID):
 				st.flap.on, st.flap.since, st.flap.total = true, at, len(st.flap.flips)
 				flapTo = &store.Transition{Changes: len(st.flap.flips), Alert: true}
-			case st.flap.settled(at) && prev.Status == store.StatusFlapping:
+			case prev.Status == store.StatusFlapping && c.flapSettledLocked(st, r.MonitorID, at):
 				flapTo = c.settleLocked(st, r.MonitorID, st.state, at)
 				st.state.Since = at
 			}
-			if st.flap.on {
+			if st.flap != nil && st.flap.on {
 				st.state = store.MonitorState{Status: store.StatusFlapping, Since: st.flap.since, FailStreak: st.state.FailStreak}
 				if prev.Status == store.StatusFlapping {
 					st.state.Since = prev.Since
@@ -234,7 +238,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		// So is a recovery not yet held for its period.
 		unconfirmed := !o.OK && rs.state.Status != store.StatusDown ||
 			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown ||
-			o.OK && rs.state.Status == store.StatusDown && st.periods.Recover > 0
+			o.OK && rs.state.Status == store.StatusDown && st.periods != nil && st.periods.Recover > 0
 		if unconfirmed {
 			rechecks = append(rechecks, rechk{r.MonitorID, tick.Add(min(c.cfg.RetryDelay, st.interval))})
 		}
