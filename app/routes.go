@@ -51,6 +51,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/maintenance/{id}", a.requireAPI(a.apiGetMaintenance))
 	mux.HandleFunc("PATCH /api/v1/maintenance/{id}", a.requireAPI(a.apiUpdateMaintenance))
 	mux.HandleFunc("DELETE /api/v1/maintenance/{id}", a.requireAPI(a.apiDeleteMaintenance))
+	mux.HandleFunc("GET /api/v1/monitors/{id}/sla", a.requireAPI(a.apiSLA))
+	mux.HandleFunc("GET /monitors/{id}/sla", a.requirePage(a.slaPage))
 	mux.HandleFunc("GET /maintenance", a.requirePage(a.maintenancePage))
 	mux.HandleFunc("POST /maintenance", a.requirePage(a.createMaintenanceSubmit))
 	mux.HandleFunc("POST /maintenance/{id}/delete", a.requirePage(a.deleteMaintenanceSubmit))

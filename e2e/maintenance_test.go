@@ -71,6 +71,14 @@ func TestMaintenancePage(t *testing.T) {
 			waitJS(t, ctx, "the form again, with the fault", `!!document.querySelector('.field-invalid #title')`, 10*time.Second)
 			do(t, ctx, "rendered", chromedp.WaitVisible(chromedp.CSS(`.field-invalid #title`)), chromedp.ScrollIntoView(chromedp.CSS(`#title`)))
 			screenshot(t, ctx, "maintenance-form-error")
+			id := strconv.FormatInt(m.ID, 10)
+			do(t, ctx, "monitor page", chromedp.Navigate(base+"/monitors/"+id), chromedp.WaitVisible(chromedp.CSS(`a[href="/monitors/`+id+`/sla"]`)))
+			screenshot(t, ctx, "maintenance-monitor")
+			do(t, ctx, "SLA page", chromedp.Click(chromedp.CSS(`a[href="/monitors/`+id+`/sla"]`)), chromedp.WaitVisible(chromedp.CSS(`.sla-figures`)))
+			if got := eval[string](t, ctx, `document.querySelector('.sla-figures').textContent`); !strings.Contains(got, "Uptime") || !strings.Contains(got, "%") {
+				t.Errorf("SLA figures %q", got)
+			}
+			screenshot(t, ctx, "sla-page")
 		}
 	}
 }
