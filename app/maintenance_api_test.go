@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/upwatch/upwatch/store"
 )
 
 func TestMaintenanceAPI(t *testing.T) {
@@ -115,5 +117,60 @@ func TestPeriodsAPI(t *testing.T) {
 	if r := e.do(t, "PATCH", fmt.Sprintf("/api/v1/monitors/%d", m.ID), tok, `{"recover_seconds":-1}`); r.code != 422 ||
 		!strings.Contains(string(r.body), `"field":"recover_seconds"`) {
 		t.Errorf("negative: %d %s", r.code, r.body)
+	}
+}
+
+// Escalation policies: a monitor's own and the user's default, through the
+// dispatcher with an injected clock: the second channel hears of an
+// unacknowledged incident after the policy's time.
+func TestEscalationAPI(t *testing.T) {
+	e := newEnv(t)
+	tok := e.signup(t)
+	var ch1, ch2 channelJSON
+	e.do(t, "POST", "/api/v1/channels", tok, `{"name":"team","type":"webhook","settings":{"url":"http://127.0.0.1:9/a"}}`).json(t, &ch1)
+	e.do(t, "POST", "/api/v1/channels", tok, `{"name":"on-call","type":"webhook","settings":{"url":"http://127.0.0.1:9/b"}}`).json(t, &ch2)
+	var m monitorJSON
+	e.do(t, "POST", "/api/v1/monitors", tok, fmt.Sprintf(`{"name":"db","url":"http://127.0.0.1:9/","channels":[%d]}`, ch1.ID)).json(t, &m)
+	path := fmt.Sprintf("/api/v1/monitors/%d/escalation", m.ID)
+	if r := e.do(t, "GET", path, tok, ""); r.code != 404 {
+		t.Errorf("none yet: %d", r.code)
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"after_minutes":0,"channels":[1]}`, "after_minutes"},
+		{`{"after_minutes":5,"channels":[]}`, "channels"},
+		{`{"after_minutes":5,"channels":[999]}`, "channels"},
+	} {
+		if r := e.do(t, "PUT", path, tok, tc.body); r.code != 422 || !strings.Contains(string(r.body), `"field":"`+tc.field+`"`) {
+			t.Errorf("%s: %d %s", tc.body, r.code, r.body)
+		}
+	}
+	if r := e.do(t, "PUT", path, tok, fmt.Sprintf(`{"after_minutes":15,"channels":[%d]}`, ch2.ID)); r.code != 200 {
+		t.Fatalf("put: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "PUT", "/api/v1/escalation", tok, fmt.Sprintf(`{"after_minutes":30,"channels":[%d]}`, ch2.ID)); r.code != 200 {
+		t.Fatalf("put default: %d %s", r.code, r.body)
+	}
+	var got escalationJSON
+	e.do(t, "GET", path, tok, "").json(t, &got)
+	if got.AfterMinutes != 15 || len(got.Channels) != 1 || got.Channels[0] != ch2.ID {
+		t.Errorf("get: %+v", got)
+	}
+	ctx := t.Context()
+	now := e.clock.Now()
+	if err := e.st.SaveChecks(ctx, nil, []store.StateUpdate{{MonitorID: m.ID, State: store.MonitorState{Status: store.StatusDown, Since: now},
+		Transition: &store.Transition{MonitorID: m.ID, From: store.StatusUp, To: store.StatusDown, At: now, Alert: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(15 * time.Minute)
+	if n, err := e.st.EnqueueEscalations(ctx, e.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("escalations: %d, %v", n, err)
+	}
+	var log struct{ Items []struct{ Kind string } }
+	e.do(t, "GET", fmt.Sprintf("/api/v1/channels/%d/deliveries", ch2.ID), tok, "").json(t, &log)
+	if len(log.Items) != 1 || log.Items[0].Kind != "escalation" {
+		t.Errorf("on-call deliveries: %+v", log.Items)
+	}
+	if r := e.do(t, "DELETE", path, tok, ""); r.code != 204 {
+		t.Errorf("delete: %d", r.code)
 	}
 }

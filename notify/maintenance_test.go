@@ -74,3 +74,16 @@ func TestFlappingEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestEscalationMessage(t *testing.T) {
+	e := Event{Kind: EventEscalation, Monitor: "DB", Reason: "timeout", Duration: 15 * time.Minute, At: time.Now()}
+	raw, _ := EncodeEvent(e)
+	back, err := DecodeEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := buildMessage(back)
+	if err != nil || !strings.HasPrefix(m.Title, "🚨 ESCALATED: DB") || !m.urgent() || !strings.Contains(m.plain(), "Down for: 15m") {
+		t.Errorf("message %+v, %v", m, err)
+	}
+}

@@ -114,6 +114,18 @@ func buildMessage(e Event) (message, error) {
 			add("Lasted", formatDuration(e.Duration))
 		}
 		add("Now", clean(e.From, 20))
+	case EventEscalation:
+		m.Title = "🚨 ESCALATED: " + name + " is down and nobody has acknowledged it"
+		if e.Duration > 0 {
+			m.Title += " (" + formatDuration(e.Duration) + ")"
+		}
+		add("URL", target)
+		add("Reason", reason)
+		add("Status code", status)
+		add("Started", started)
+		if e.Duration > 0 {
+			add("Down for", formatDuration(e.Duration))
+		}
 	case EventFlapping:
 		m.Title = "🟠 FLAPPING: " + name
 		add("URL", target)
@@ -167,7 +179,7 @@ func (m message) plain() string {
 // urgent tells whether the event reports an ongoing outage, for providers
 // with a priority.
 func (m message) urgent() bool {
-	return m.Kind == EventDown || m.Kind == EventReminder || m.Kind == EventFlapping
+	return m.Kind == EventDown || m.Kind == EventReminder || m.Kind == EventFlapping || m.Kind == EventEscalation
 }
 
 // reasonText is the reason code's label and the error message, e.g.

@@ -51,6 +51,9 @@ const (
 	// how often it changed while flapping; Duration how long it flapped).
 	EventFlapping    = "flapping"
 	EventFlappingEnd = "flapping_end"
+	// An incident is still unacknowledged after the escalation policy's
+	// time (Duration: how long it has been down).
+	EventEscalation = "escalation"
 )
 
 // Channel types.

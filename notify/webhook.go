@@ -208,7 +208,7 @@ func templateData(e Event, m message) TemplateData {
 	if !e.StartedAt.IsZero() {
 		d.StartedAt = e.StartedAt.UTC().Format(time.RFC3339)
 	}
-	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventMaintenanceEnd || e.Kind == EventFlappingEnd {
+	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventEscalation || e.Kind == EventMaintenanceEnd || e.Kind == EventFlappingEnd {
 		d.DurationSeconds = int64(e.Duration.Round(time.Second) / time.Second)
 	}
 	return d

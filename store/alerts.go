@@ -753,12 +753,12 @@ const claimDue = `WITH busy AS (
 	WHERE due.rn + coalesce(busy.n, 0) <= ?3
 	ORDER BY due.next_attempt_at, due.id LIMIT ?2`
 
-// cancelStaleReminders fails the due reminders whose incident ended (by
+// cancelStaleReminders fails the due reminders (and escalations) whose incident ended (by
 // pausing, say) or was acknowledged while they waited: they would say
 // something no longer true.
 const cancelStaleReminders = `UPDATE deliveries SET status = 'failed',
 	last_error = 'cancelled: incident resolved or acknowledged'
-	WHERE status = 'pending' AND next_attempt_at <= ?1 AND kind = 'reminder'
+	WHERE status = 'pending' AND next_attempt_at <= ?1 AND kind IN ('reminder', 'escalation')
 	AND EXISTS (SELECT 1 FROM incidents AS i WHERE i.id = deliveries.incident_id
 		AND (i.resolved_at IS NOT NULL OR i.acked_at IS NOT NULL))`
 

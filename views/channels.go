@@ -124,6 +124,8 @@ const (
 	// Sent when a monitor begins flapping, and a summary when it settles.
 	KindFlapping    = "flapping"
 	KindFlappingEnd = "flapping_end"
+	// Sent to an escalation policy's channels for an unacknowledged incident.
+	KindEscalation = "escalation"
 )
 
 // channelURL is a channel's page, or a page or action under it ("edit",
@@ -232,6 +234,8 @@ func kindLabel(k string) string {
 		return "Flapping"
 	case KindFlappingEnd:
 		return "Flapping settled"
+	case KindEscalation:
+		return "Escalation"
 	}
 	return orDefault(k, "Alert")
 }
@@ -239,7 +243,7 @@ func kindLabel(k string) string {
 // kindClass is the class of an alert kind label.
 func kindClass(k string) string {
 	switch k {
-	case KindDown, KindUp, KindReminder, KindTest, KindDegraded:
+	case KindDown, KindUp, KindReminder, KindTest, KindDegraded, KindEscalation:
 		return "kind kind-" + k
 	case KindMaintenanceStart, KindMaintenanceEnd:
 		return "kind kind-maintenance"
