@@ -212,6 +212,9 @@ func (c *Checker) Run(ctx context.Context) error {
 	c.replaySpool(ctx)
 	mons, err := c.st.AllMonitors(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing ran, nothing to flush
+		}
 		return fmt.Errorf("checker: load monitors: %w", err)
 	}
 	c.mu.Lock()
@@ -224,20 +227,10 @@ func (c *Checker) Run(ctx context.Context) error {
 		c.putLocked(m, now.Add(spread(m.ID, m.Interval)))
 	}
 	c.mu.Unlock()
-	if src, ok := c.st.(maintenanceSource); ok {
-		list, err := src.AllMaintenance(ctx)
-		if err != nil {
-			return fmt.Errorf("checker: load maintenance: %w", err)
+	if err := c.loadQuiet(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
 		}
-		c.SetMaintenance(list)
-	}
-	if err := c.ReloadDependencies(ctx); err != nil {
-		return err
-	}
-	if err := c.ReloadFlapping(ctx); err != nil {
-		return err
-	}
-	if err := c.ReloadPeriods(ctx); err != nil {
 		return err
 	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
@@ -479,4 +472,23 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		case <-c.wake:
 		}
 	}
+}
+
+// loadQuiet reads what keeps alerts quiet: maintenance windows,
+// dependencies, flapping limits, confirmation and recovery periods.
+func (c *Checker) loadQuiet(ctx context.Context) error {
+	if src, ok := c.st.(maintenanceSource); ok {
+		list, err := src.AllMaintenance(ctx)
+		if err != nil {
+			return fmt.Errorf("checker: load maintenance: %w", err)
+		}
+		c.SetMaintenance(list)
+	}
+	if err := c.ReloadDependencies(ctx); err != nil {
+		return err
+	}
+	if err := c.ReloadFlapping(ctx); err != nil {
+		return err
+	}
+	return c.ReloadPeriods(ctx)
 }
