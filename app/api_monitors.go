@@ -33,6 +33,11 @@ type monitorJSON struct {
 	Confirmations   int                 `json:"confirmations"`
 	Paused          bool                `json:"paused"`
 	Channels        []int64             `json:"channels"`
+	DependsOn       []int64             `json:"depends_on"`
+	FlapChanges     int                 `json:"flap_changes"` // more changes than this within flap_minutes: flapping (0: off)
+	FlapMinutes     int                 `json:"flap_minutes"`
+	ConfirmSeconds  int                 `json:"confirm_seconds"` // failing this long (and confirmations) before DOWN
+	RecoverSeconds  int                 `json:"recover_seconds"` // passing this long before the incident resolves
 	ReminderMinutes int                 `json:"reminder_minutes"`
 	DegradedMS      int64               `json:"degraded_latency_ms"`
 	AlertDegraded   bool                `json:"alert_degraded"`
@@ -104,6 +109,18 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 	if err != nil {
 		return nil, err
 	}
+	deps, err := a.st.DependenciesOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	flaps, err := a.st.FlapSettingsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	periods, err := a.st.PeriodsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]monitorJSON, len(mons))
 	for i, m := range mons {
 		out[i] = toMonitorJSON(m, a.pushURL(m))
@@ -122,6 +139,13 @@ func (a *App) monitorsJSON(ctx context.Context, mons ...store.Monitor) ([]monito
 		out[i].ChecksRateLimited = a.rateLimited(m.ID)
 		out[i].Uptime = map[string]*float64{"24h": percent(day[m.ID]), "30d": percent(month[m.ID])}
 		out[i].Degraded = map[string]*float64{"24h": degradedPercent(day[m.ID]), "30d": degradedPercent(month[m.ID])}
+		out[i].DependsOn = deps[m.ID]
+		if out[i].DependsOn == nil {
+			out[i].DependsOn = []int64{}
+		}
+		out[i].FlapChanges, out[i].FlapMinutes = flaps[m.ID].Changes, int(flaps[m.ID].Window/time.Minute)
+		out[i].ConfirmSeconds = int(periods[m.ID].Confirm / time.Second)
+		out[i].RecoverSeconds = int(periods[m.ID].Recover / time.Second)
 	}
 	return out, nil
 }
@@ -243,12 +267,18 @@ func (a *App) createMonitor(r *http.Request, in monitorInput) (store.Monitor, er
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
+	if err := a.checkQuiet(r.Context(), m.UserID, 0, in); err != nil {
+		return m, err
+	}
 	m, err := a.st.CreateMonitor(r.Context(), m)
 	err = quotaFields(err)
 	if errors.Is(err, store.ErrNotFound) {
 		return m, FieldErrors{{Field: "channels", Message: "names a channel that does not exist"}}
 	}
 	if err != nil {
+		return m, err
+	}
+	if err := a.setQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
 		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)
@@ -268,6 +298,9 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	if err := ensurePushToken(&m); err != nil {
 		return m, err
 	}
+	if err := a.checkQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
+		return m, err
+	}
 	m, err = a.st.UpdateMonitor(r.Context(), m)
 	if errors.Is(err, store.ErrNotFound) && in.Channels != nil {
 		// The monitor was there a moment ago: the channel is what is missing.
@@ -277,6 +310,9 @@ func (a *App) updateMonitor(r *http.Request, id int64, in monitorInput) (store.M
 	}
 	if err != nil {
 		return m, storeErr(err)
+	}
+	if err := a.setQuiet(r.Context(), m.UserID, m.ID, in); err != nil {
+		return m, err
 	}
 	a.reschedule(r.Context(), m.ID)
 	a.hub.MonitorChanged(m, false)

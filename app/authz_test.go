@@ -133,6 +133,23 @@ var matrix = map[string]target{
 	"POST /settings/users/{id}/password":  {path: "/settings/users/{u}/password", form: url.Values{"password": {"another password"}}, admin: true},
 	"POST /settings/users/{id}/role":      {path: "/settings/users/{u}/role", form: url.Values{"role": {"admin"}}, admin: true},
 	"/":                                   {path: "/nothing-here"},
+
+	"POST /api/v1/maintenance":                {path: "/api/v1/maintenance", body: `{"title":"new","monitors":[{m}],"starts_at":"2030-01-01T00:00:00Z","ends_at":"2030-01-01T01:00:00Z"}`},
+	"GET /api/v1/maintenance":                 {path: "/api/v1/maintenance"},
+	"GET /api/v1/maintenance/{id}":            {path: "/api/v1/maintenance/{x}", objectPath: true},
+	"PATCH /api/v1/maintenance/{id}":          {path: "/api/v1/maintenance/{x}", body: `{"title":"renamed"}`, objectPath: true},
+	"DELETE /api/v1/maintenance/{id}":         {path: "/api/v1/maintenance/{x}", objectPath: true},
+	"GET /api/v1/monitors/{id}/sla":           {path: "/api/v1/monitors/{m}/sla", objectPath: true},
+	"GET /api/v1/monitors/{id}/escalation":    {path: "/api/v1/monitors/{m}/escalation", objectPath: true},
+	"PUT /api/v1/monitors/{id}/escalation":    {path: "/api/v1/monitors/{m}/escalation", body: `{"after_minutes":15,"channels":[{c}]}`, objectPath: true},
+	"DELETE /api/v1/monitors/{id}/escalation": {path: "/api/v1/monitors/{m}/escalation", objectPath: true},
+	"GET /api/v1/escalation":                  {path: "/api/v1/escalation"},
+	"PUT /api/v1/escalation":                  {path: "/api/v1/escalation", body: `{"after_minutes":15,"channels":[{c}]}`},
+	"DELETE /api/v1/escalation":               {path: "/api/v1/escalation"},
+	"GET /monitors/{id}/sla":                  {path: "/monitors/{m}/sla", objectPath: true},
+	"GET /maintenance":                        {path: "/maintenance"},
+	"POST /maintenance":                       {path: "/maintenance", form: url.Values{"title": {"new"}, "kind": {"once"}, "starts_at": {"2030-01-01T00:00"}, "ends_at": {"2030-01-01T01:00"}, "timezone": {"UTC"}}},
+	"POST /maintenance/{id}/delete":           {path: "/maintenance/{x}/delete", objectPath: true},
 }
 
 // principal is one way of calling: a bearer credential or a browser with
@@ -149,6 +166,7 @@ func (p principal) call(t *testing.T, base, method string, tg target, ids map[st
 	path := tg.path
 	for k, v := range ids {
 		path = strings.ReplaceAll(path, "{"+k+"}", v)
+		tg.body = strings.ReplaceAll(tg.body, "{"+k+"}", v)
 	}
 	var req *http.Request
 	if page && method != http.MethodGet {
@@ -285,6 +303,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	} else {
 		r.json(t, &wt)
 	}
+	var mw struct{ ID int64 }
+	if r := e.do(t, "POST", "/api/v1/maintenance", m1JWT, fmt.Sprintf(`{"title":"one's","monitors":[%d],"starts_at":"2030-01-01T00:00:00Z","ends_at":"2030-01-01T01:00:00Z"}`, mon.ID)); r.code != 201 {
+		t.Fatalf("maintenance: %d %s", r.code, r.body)
+	} else {
+		r.json(t, &mw)
+	}
+	for _, path := range []string{fmt.Sprintf("/api/v1/monitors/%d/escalation", mon.ID), "/api/v1/escalation"} {
+		if r := e.do(t, "PUT", path, m1JWT, fmt.Sprintf(`{"after_minutes":15,"channels":[%d]}`, ch.ID)); r.code != 200 {
+			t.Fatalf("escalation %s: %d %s", path, r.code, r.body)
+		}
+	}
 	// An incident of member one's monitor.
 	at := e.clock.Now().Add(-time.Minute)
 	if err := e.st.SaveChecks(ctx, []store.Check{{MonitorID: mon.ID, Region: "local", At: at, Reason: "status", Error: "503"}},
@@ -310,7 +339,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	ids := map[string]string{
 		"m": strconv.FormatInt(mon.ID, 10), "c": strconv.FormatInt(ch.ID, 10), "i": strconv.FormatInt(incs[0].ID, 10),
 		"t": strconv.FormatInt(tok.ID, 10), "w": strconv.FormatInt(wt.ID, 10), "u": strconv.FormatInt(m2.ID, 10),
-		"s": sessions[0].ID,
+		"s": sessions[0].ID, "x": strconv.FormatInt(mw.ID, 10),
 	}
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(filepath.Dir(e.st.Path()), filepath.Base(e.st.Path()))+"?_pragma=query_only(1)")

@@ -46,7 +46,7 @@ func (a *App) livePage(r *http.Request, title string) (views.Page, error) {
 	return p, nil
 }
 
-var statusOrder = map[string]int{store.StatusDown: 0, store.StatusDegraded: 1, store.StatusPending: 2, store.StatusUp: 3, store.StatusPaused: 4}
+var statusOrder = map[string]int{store.StatusDown: 0, store.StatusDegraded: 1, store.StatusPending: 2, store.StatusUp: 3, store.StatusPaused: 4, store.StatusMaintenance: 4, store.StatusUnreachable: 1, store.StatusFlapping: 1}
 
 func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -73,7 +73,8 @@ func (a *App) overviewPage(w http.ResponseWriter, r *http.Request) {
 	o.Page = a.page(r, "Monitors")
 	o.Page.Live = true
 	o.Up, o.Down, o.Pending, o.Paused = counts[store.StatusUp], counts[store.StatusDown], counts[store.StatusPending], counts[store.StatusPaused]
-	o.Degraded = counts[store.StatusDegraded]
+	o.Degraded, o.Maintenance = counts[store.StatusDegraded], counts[store.StatusMaintenance]
+	o.Unreachable, o.Flapping = counts[store.StatusUnreachable], counts[store.StatusFlapping]
 	o.Total = 0
 	for _, n := range counts { // unknown ones too: they are monitors all the same
 		o.Total += n

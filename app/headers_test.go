@@ -102,7 +102,7 @@ func TestPagesHaveNoInlineCode(t *testing.T) {
 	srcScript := regexp.MustCompile(`(?i)<script\s[^>]*\bsrc=`)
 	pages := []string{"/", "/?state=down", "/monitors/new", "/monitors/new?type=tcp", "/monitors/" + itoa(m.ID),
 		"/monitors/" + itoa(m.ID) + "/edit", "/monitors/" + itoa(p.ID), "/channels", "/channels/new",
-		"/channels/new?type=email", "/channels/" + itoa(c.ID), "/channels/" + itoa(c.ID) + "/edit", "/settings", "/workers", "/nowhere"}
+		"/channels/new?type=email", "/channels/" + itoa(c.ID), "/channels/" + itoa(c.ID) + "/edit", "/settings", "/workers", "/maintenance", "/monitors/" + itoa(m.ID) + "/sla", "/nowhere"}
 	check := func(path, body string) {
 		for _, re := range inline {
 			for _, hit := range re.FindAllString(body, -1) {

@@ -132,6 +132,19 @@ func (a *App) apiDocs() map[string]apiDoc {
 		"PUT /api/v1/admin/instance-alerts":       {summary: "Choose channels for instance problems (admins)", in: channelList{}, out: channelList{}, tag: "admin"},
 		"GET /healthz":                            {summary: "Health: 200 or 503 with problems", out: healthJSON{}, tag: "operations"},
 		"GET /metrics":                            {summary: "Prometheus metrics (blackbox_exporter names)", tag: "operations"},
+
+		"POST /api/v1/maintenance":                {summary: "Create a maintenance window (one-off, weekly or cron + duration)", in: maintenanceJSON{}, out: maintenanceJSON{}, status: 201, tag: "maintenance"},
+		"GET /api/v1/maintenance":                 {summary: "List maintenance windows", out: items[maintenanceJSON]{}, query: pagingQuery, tag: "maintenance"},
+		"GET /api/v1/maintenance/{id}":            {summary: "One maintenance window", out: maintenanceJSON{}, tag: "maintenance"},
+		"PATCH /api/v1/maintenance/{id}":          {summary: "Change a maintenance window", in: maintenanceJSON{}, out: maintenanceJSON{}, tag: "maintenance"},
+		"DELETE /api/v1/maintenance/{id}":         {summary: "Delete a maintenance window", status: 204, tag: "maintenance"},
+		"GET /api/v1/monitors/{id}/sla":           {summary: "A month's SLA: uptime without maintenance, downtime, incidents, MTTR", out: slaJSON{}, query: []string{"month: YYYY-MM", "format: csv for a CSV file"}, tag: "history"},
+		"GET /api/v1/monitors/{id}/escalation":    {summary: "A monitor's escalation policy", out: escalationJSON{}, tag: "alerts"},
+		"PUT /api/v1/monitors/{id}/escalation":    {summary: "Set a monitor's escalation policy", in: escalationJSON{}, out: escalationJSON{}, tag: "alerts"},
+		"DELETE /api/v1/monitors/{id}/escalation": {summary: "Remove a monitor's escalation policy", status: 204, tag: "alerts"},
+		"GET /api/v1/escalation":                  {summary: "The user's default escalation policy", out: escalationJSON{}, tag: "alerts"},
+		"PUT /api/v1/escalation":                  {summary: "Set the user's default escalation policy", in: escalationJSON{}, out: escalationJSON{}, tag: "alerts"},
+		"DELETE /api/v1/escalation":               {summary: "Remove the user's default escalation policy", status: 204, tag: "alerts"},
 	}
 }
 

@@ -41,6 +41,9 @@ var flashes = map[string]string{
 	"channel-updated": "Channel saved.",
 	"channel-deleted": "Channel deleted.",
 
+	"maintenance-created": "Maintenance window added.",
+	"maintenance-deleted": "Maintenance window deleted.",
+
 	"worker-token-revoked": "Worker token revoked. Workers using it are cut off within seconds.",
 }
 
@@ -333,6 +336,7 @@ func formInput(r *http.Request, t checker.Type) (monitorInput, views.MonitorValu
 		}
 		in.Channels = &ids
 	}
+	in.DependsOn = dependsOnForm(r, &fe)
 	if t.Name != checker.TypeHTTP {
 		return in, v, settingsFields(t.Fields, nil, typed, checked), fe
 	}
@@ -358,6 +362,7 @@ type formPage struct {
 	typ                           checker.Type
 	fields                        []views.ChannelField // the type's settings, as stored or typed
 	editing                       bool
+	id                            int64 // the monitor edited; 0 when adding
 }
 
 func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formPage, v views.MonitorValues, fe FieldErrors, checked func(store.Channel) bool) {
@@ -371,6 +376,10 @@ func (a *App) renderMonitorForm(w http.ResponseWriter, r *http.Request, fp formP
 	for _, c := range chans {
 		ti, _ := typeInfo(c.Type)
 		f.Channels = append(f.Channels, views.ChannelOption{ID: c.ID, Name: c.Name, TypeLabel: ti.Label, Enabled: c.Enabled, Checked: checked(c)})
+	}
+	if err := a.fillDependsOn(r, &f, fp.id); err != nil {
+		a.pageError(w, r, err)
+		return
 	}
 	status := http.StatusOK
 	if len(fe) > 0 {
@@ -389,7 +398,7 @@ func editForm(m store.Monitor) formPage {
 	var values map[string]any
 	_ = json.Unmarshal(settings.Redact(t.Fields, m.Settings), &values)
 	return formPage{title: "Edit " + m.Name, action: fmt.Sprintf("/monitors/%d/edit", m.ID), submit: "Save",
-		cancel: fmt.Sprintf("/monitors/%d", m.ID), typ: t, fields: settingsFields(t.Fields, values, nil, nil), editing: true}
+		cancel: fmt.Sprintf("/monitors/%d", m.ID), typ: t, fields: settingsFields(t.Fields, values, nil, nil), editing: true, id: m.ID}
 }
 
 // newMonitorPage asks for the kind first, then shows that kind's form.

@@ -119,6 +119,23 @@ func (a *App) routeTable() []route {
 		{"POST /settings/users/{id}/disable", pageAdmin, a.disableUserSubmit},
 		{"POST /settings/users/{id}/password", pageAdmin, a.resetPasswordSubmit},
 		{"POST /settings/users/{id}/role", pageAdmin, a.setRoleSubmit},
+		// Maintenance windows, SLA reports and escalation.
+		{"POST /api/v1/maintenance", apiWrite, a.apiCreateMaintenance},
+		{"GET /api/v1/maintenance", apiRead, a.apiListMaintenance},
+		{"GET /api/v1/maintenance/{id}", apiRead, a.apiGetMaintenance},
+		{"PATCH /api/v1/maintenance/{id}", apiWrite, a.apiUpdateMaintenance},
+		{"DELETE /api/v1/maintenance/{id}", apiWrite, a.apiDeleteMaintenance},
+		{"GET /api/v1/monitors/{id}/sla", apiRead, a.apiSLA},
+		{"GET /api/v1/monitors/{id}/escalation", apiRead, a.apiGetEscalation},
+		{"PUT /api/v1/monitors/{id}/escalation", apiWrite, a.apiSetEscalation},
+		{"DELETE /api/v1/monitors/{id}/escalation", apiWrite, a.apiDeleteEscalation},
+		{"GET /api/v1/escalation", apiRead, a.apiGetEscalation},
+		{"PUT /api/v1/escalation", apiWrite, a.apiSetEscalation},
+		{"DELETE /api/v1/escalation", apiWrite, a.apiDeleteEscalation},
+		{"GET /monitors/{id}/sla", pageRead, a.slaPage},
+		{"GET /maintenance", pageRead, a.maintenancePage},
+		{"POST /maintenance", pageWrite, a.createMaintenanceSubmit},
+		{"POST /maintenance/{id}/delete", pageWrite, a.deleteMaintenanceSubmit},
 		{"/", public, a.notFoundPage},
 	}
 }

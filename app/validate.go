@@ -64,6 +64,15 @@ type monitorInput struct {
 	// how many must agree it is down (0: a majority).
 	Regions *[]string `json:"regions"`
 	Quorum  *int      `json:"quorum"`
+	// DependsOn are the monitors this one depends on (api_dependencies.go).
+	DependsOn *[]int64 `json:"depends_on"`
+	// FlapChanges and FlapMinutes are the flapping limits (api_flapping.go).
+	FlapChanges *int `json:"flap_changes"`
+	FlapMinutes *int `json:"flap_minutes"`
+	// ConfirmSeconds and RecoverSeconds are the confirmation and recovery
+	// periods beside the confirmations count (api_flapping.go).
+	ConfirmSeconds *int `json:"confirm_seconds"`
+	RecoverSeconds *int `json:"recover_seconds"`
 }
 
 // httpOnly lists the top-level fields that only HTTP monitors take, for

@@ -97,8 +97,18 @@ type Checker struct {
 	missedAt []missedSample
 	sched    *schedule
 	states   map[int64]*monState
-	push     *pushBook
-	wake     chan struct{}
+	// maint holds each monitor's maintenance windows (maintenance.go).
+	maint map[int64][]*MaintenanceWindow
+	// parents maps a monitor to the monitors it depends on, children the
+	// other way (dependencies.go).
+	parents, children map[int64][]int64
+	// flapSettings are the monitors' own flapping limits (the others take
+	// the defaults).
+	flapSettings map[int64]store.FlapSettings
+	// periods are the monitors' confirmation and recovery periods.
+	periods map[int64]store.Periods
+	push    *pushBook
+	wake    chan struct{}
 	// The wall clock's newest step (a tick, and its size), for Health.
 	steppedAt time.Time
 	stepSize  time.Duration
@@ -135,6 +145,9 @@ type monState struct {
 	// lastLabel is the newest label (unix ms) given to a check of the
 	// monitor, or stored for it: labels never go backwards.
 	lastLabel int64
+	flapLast  uint8          // its own status as flapping last counted it (ownStatus)
+	flap      *flapState     // flapping.go; nil until it changes
+	periods   *store.Periods // confirmation and recovery periods; nil: none
 }
 
 func New(st Store, q *Queue, cfg Config) *Checker {
@@ -202,6 +215,9 @@ func (c *Checker) Run(ctx context.Context) error {
 	c.replaySpool(ctx)
 	mons, err := c.st.AllMonitors(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing ran, nothing to flush
+		}
 		return fmt.Errorf("checker: load monitors: %w", err)
 	}
 	c.mu.Lock()
@@ -214,6 +230,12 @@ func (c *Checker) Run(ctx context.Context) error {
 		c.putLocked(m, now.Add(spread(m.ID, m.Interval)))
 	}
 	c.mu.Unlock()
+	if err := c.loadQuiet(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
 	c.cfg.Logger.Info("checker started", "monitors", len(mons), "local_workers", max(c.cfg.LocalWorkers, 0))
 
 	// Workers stop first (no new results), then the sink drains, then Run returns.
@@ -296,6 +318,14 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 	st.state, st.confirmations, st.interval, st.paused = m.State, m.Confirmations, m.Interval, m.Paused
 	st.degradedLatency, st.alertDegraded, st.timeout = m.DegradedLatency, m.AlertDegraded, m.Timeout
 	st.push = m.Type == TypePush
+	st.periods = nil
+	if p, ok := c.periods[m.ID]; ok {
+		st.periods = &p
+	}
+	if m.State.Status == store.StatusFlapping && (st.flap == nil || !st.flap.on) {
+		// Flapping when stored: it goes on until it settles.
+		st.flap = &flapState{on: true, since: m.State.Since}
+	}
 	regions := c.regionsFor(m)
 	if resumed || !slices.Equal(regions, st.regionList) || st.regions == nil {
 		next := make([]regionState, len(regions))
@@ -307,8 +337,12 @@ func (c *Checker) putLocked(m store.Monitor, first time.Time) {
 			}
 		}
 		if len(regions) == 1 {
-			// One region is the monitor: it goes on from the stored state.
+			// One region is the monitor: it goes on from the stored state
+			// (maintenance is shown over a state that was not stored).
 			next[0].state = m.State
+			if m.State.Status == store.StatusMaintenance || m.State.Status == store.StatusFlapping {
+				next[0].state = store.MonitorState{Status: store.StatusPending, Since: wall}
+			}
 		}
 		st.regions = next
 	}
@@ -442,4 +476,23 @@ func (c *Checker) scheduleLoop(ctx context.Context) {
 		case <-c.wake:
 		}
 	}
+}
+
+// loadQuiet reads what keeps alerts quiet: maintenance windows,
+// dependencies, flapping limits, confirmation and recovery periods.
+func (c *Checker) loadQuiet(ctx context.Context) error {
+	if src, ok := c.st.(maintenanceSource); ok {
+		list, err := src.AllMaintenance(ctx)
+		if err != nil {
+			return fmt.Errorf("checker: load maintenance: %w", err)
+		}
+		c.SetMaintenance(list)
+	}
+	if err := c.ReloadDependencies(ctx); err != nil {
+		return err
+	}
+	if err := c.ReloadFlapping(ctx); err != nil {
+		return err
+	}
+	return c.ReloadPeriods(ctx)
 }

@@ -99,6 +99,12 @@ func (c *Checker) healthLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if err := c.maintenanceSweep(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("moving monitors in or out of maintenance failed; will retry", "err", err)
+		}
+		if err := c.flapSweep(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Logger.Warn("settling flapping monitors failed; will retry", "err", err)
+		}
 		if err := c.sweep(ctx); err != nil && ctx.Err() == nil {
 			c.cfg.Logger.Warn("marking monitors without data failed; will retry", "err", err)
 		}
@@ -134,7 +140,7 @@ func (c *Checker) sweep(ctx context.Context) error {
 		}
 		h.NoData++
 		switch st.state.Status {
-		case store.StatusDown, StatusUnknown:
+		case store.StatusDown, StatusUnknown, store.StatusMaintenance, store.StatusFlapping:
 			continue
 		}
 		next := store.MonitorState{Status: StatusUnknown, Since: now, FailStreak: st.state.FailStreak}

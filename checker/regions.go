@@ -13,6 +13,7 @@ type regionState struct {
 	state               store.MonitorState
 	degStreak           int       // consecutive degraded results
 	failSince, degSince time.Time // when the current run of failures (degradations) began
+	okSince             time.Time // while down: when the current run of passing results began
 	lastDue             int64     // newest applied result of an earlier run (see lastSeq)
 	seen                time.Time // when its newest result was applied (a tick)
 	latency             time.Duration
@@ -56,7 +57,12 @@ func (rs *regionState) newer(seq uint64, due int64) bool {
 const maxIssued = 8
 
 // advance applies one result of the region to its state.
-func (rs *regionState) advance(o Outcome, confirmations int, at, now time.Time) {
+//
+// Periods add time to the counts: a failure is confirmed only once the
+// run of failures has lasted p.Confirm (and the confirmations), and a
+// down region recovers only once its run of passing results has lasted
+// p.Recover; until then it keeps its state (and the sink re-checks early).
+func (rs *regionState) advance(o Outcome, confirmations int, p store.Periods, at, now time.Time) {
 	prev := rs.state
 	v := verdictUp
 	switch {
@@ -77,6 +83,24 @@ func (rs *regionState) advance(o Outcome, confirmations int, at, now time.Time) 
 		rs.degStreak, rs.degSince, rs.failSince = 0, time.Time{}, time.Time{}
 	}
 	rs.state = nextState(prev, confirmations, v, rs.degStreak, at)
+	if !o.OK {
+		rs.okSince = time.Time{}
+	} else if prev.Status == store.StatusDown && rs.okSince.IsZero() {
+		rs.okSince = at
+	}
+	switch {
+	case rs.state.Status == store.StatusDown && prev.Status != store.StatusDown &&
+		p.Confirm > 0 && at.Sub(rs.failSince) < p.Confirm:
+		// Failing, but not for long enough yet.
+		rs.state.Status, rs.state.Since = prev.Status, prev.Since
+	case prev.Status == store.StatusDown && rs.state.Status != store.StatusDown &&
+		p.Recover > 0 && at.Sub(rs.okSince) < p.Recover:
+		// Passing again, but not for long enough yet.
+		rs.state.Status, rs.state.Since = prev.Status, prev.Since
+	}
+	if rs.state.Status != store.StatusDown {
+		rs.okSince = time.Time{}
+	}
 	// A confirmed state began with the first result of its run: an outage
 	// is as long as the target was failing, not as long as it took to be
 	// sure.

@@ -92,6 +92,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		at time.Time
 	}
 	var rechecks []rechk
+	poke := false // a recovered parent's children are checked again at once
 	updates := map[int64]*store.StateUpdate{}
 	order := []int64{}
 
@@ -136,14 +137,51 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		if o.CertExpiry > 0 {
 			chk.CertExpiry = time.UnixMilli(o.CertExpiry).UTC()
 		}
+		// The check is maintenance by its own time; the monitor shows
+		// maintenance by the present (a late result of before a window
+		// does not end it, one of inside it read after its end does not
+		// hold it open).
+		chk.Maintenance, _ = c.inMaintenanceLocked(r.MonitorID, at)
+		inMaint, maintStart := c.inMaintenanceLocked(r.MonitorID, now)
 		checks = append(checks, chk)
 		if st.paused || !rs.newer(seq, r.Due) {
 			continue // history only: state moves with newer checks of active monitors
 		}
-		rs.advance(o, st.confirmations, at, tick)
+		var periods store.Periods
+		if st.periods != nil {
+			periods = *st.periods
+		}
+		rs.advance(o, st.confirmations, periods, at, tick)
 		st.regions[ri] = rs
 		prev := st.state
 		st.state = st.verdict(tick, now)
+		// Flapping: counted on the monitor's own state, outside windows.
+		var flapTo *store.Transition
+		if !inMaint {
+			c.observeFlapLocked(st, r.MonitorID, st.state.Status, at)
+			switch {
+			case c.flapStartsLocked(st, r.MonitorID):
+				st.flap.on, st.flap.since, st.flap.total = true, at, len(st.flap.flips)
+				flapTo = &store.Transition{Changes: len(st.flap.flips), Alert: true}
+			case prev.Status == store.StatusFlapping && c.flapSettledLocked(st, r.MonitorID, at):
+				flapTo = c.settleLocked(st, r.MonitorID, st.state, at)
+				st.state.Since = at
+			}
+			if st.flap != nil && st.flap.on {
+				st.state = store.MonitorState{Status: store.StatusFlapping, Since: st.flap.since, FailStreak: st.state.FailStreak}
+				if prev.Status == store.StatusFlapping {
+					st.state.Since = prev.Since
+				}
+			}
+		}
+		if inMaint {
+			// Shown as maintenance; the regions' own states go on beneath.
+			st.state = maintenanceState(prev, st.state, maintStart)
+		}
+		if st.state.Status == store.StatusDown && len(c.parents[r.MonitorID]) > 0 && c.parentTroubleLocked(r.MonitorID) {
+			// Failing behind a parent in trouble: not its own outage.
+			st.state = unreachableState(prev, st.state)
+		}
 		if st.state.Status != prev.Status && st.state.Since.Before(prev.Since) {
 			// A region's own state outlived the monitor's (it was unknown
 			// meanwhile): the change is now.
@@ -161,6 +199,9 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		u.State = st.state
 		if st.state.Status != prev.Status {
 			to := st.state.Status
+			if to == store.StatusMaintenance {
+				o.Reason, o.Error, o.StatusCode, o.Excerpt = reason.Maintenance, "", 0, ""
+			}
 			u.Transition = &store.Transition{
 				MonitorID: r.MonitorID, From: prev.Status, To: to,
 				At: st.state.Since, Reason: o.Reason, Error: o.Error, StatusCode: o.StatusCode, Excerpt: o.Excerpt,
@@ -168,15 +209,36 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 				// Alert on going down (after the confirmations) and on the
 				// recovery from down, and likewise for degraded where the
 				// monitor asks for it; a first success out of pending is
-				// news to nobody.
-				Alert: to == store.StatusDown || prev.Status == store.StatusDown ||
-					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded),
+				// news to nobody. Entering maintenance alerts no one; leaving
+				// it alerts only a monitor that is down (or degraded, where
+				// asked) then.
+				Alert: to != store.StatusMaintenance && to != store.StatusUnreachable && (to == store.StatusDown || prev.Status == store.StatusDown ||
+					st.alertDegraded && (to == store.StatusDegraded || prev.Status == store.StatusDegraded)),
 			}
+			if to == store.StatusMaintenance || prev.Status == store.StatusMaintenance {
+				c.noteMaintenanceLocked(u.Transition, r.MonitorID, now)
+			}
+			if flapTo != nil && (to == store.StatusFlapping || prev.Status == store.StatusFlapping) {
+				// One alert as it begins flapping, one summary as it settles.
+				u.Transition.Alert, u.Transition.Changes = flapTo.Alert, flapTo.Changes
+				if to == store.StatusFlapping {
+					u.Transition.Reason, u.Transition.Error = o.Reason, o.Error
+				}
+			}
+		}
+		// A parent that is healthy again (recovered, or its failure was a
+		// blip) has its unreachable children checked at once.
+		if st.state.FailStreak == 0 && len(c.children[r.MonitorID]) > 0 &&
+			(prev.FailStreak > 0 || prev.Status == store.StatusDown || prev.Status == store.StatusUnreachable) &&
+			c.recheckChildrenLocked(r.MonitorID, tick) {
+			poke = true
 		}
 		// A failure (or degradation) not yet confirmed is checked again
 		// soon rather than at the next slot.
+		// So is a recovery not yet held for its period.
 		unconfirmed := !o.OK && rs.state.Status != store.StatusDown ||
-			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown
+			o.Degraded && rs.state.Status != store.StatusDegraded && rs.state.Status != store.StatusDown ||
+			o.OK && rs.state.Status == store.StatusDown && st.periods != nil && st.periods.Recover > 0
 		if unconfirmed {
 			rechecks = append(rechecks, rechk{r.MonitorID, tick.Add(min(c.cfg.RetryDelay, st.interval))})
 		}
@@ -185,7 +247,7 @@ func (c *Checker) store(ctx context.Context, msgs []ResultMsg) error {
 		c.sched.recheck(rc.id, rc.at)
 	}
 	c.mu.Unlock()
-	if len(rechecks) > 0 {
+	if len(rechecks) > 0 || poke {
 		c.poke()
 	}
 

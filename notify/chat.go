@@ -126,7 +126,7 @@ func kindColor(kind string) int {
 	switch kind {
 	case EventDown:
 		return colorRed
-	case EventReminder, EventDegraded:
+	case EventReminder, EventDegraded, EventFlapping, EventFlappingEnd:
 		return colorAmber
 	case EventUp:
 		return colorGreen
@@ -257,9 +257,9 @@ func (s *teamsSender) Send(ctx context.Context, e Event) error {
 	switch m.Kind {
 	case EventUp:
 		color = "Good"
-	case EventReminder, EventDegraded:
+	case EventReminder, EventDegraded, EventFlapping, EventFlappingEnd:
 		color = "Warning"
-	case EventTest:
+	case EventTest, EventMaintenanceStart, EventMaintenanceEnd:
 		color = "Accent"
 	}
 	body := []any{teamsTextBlock{Type: "TextBlock", Text: teamsEscape(m.Title), Wrap: true, Size: "Medium", Weight: "Bolder", Color: color}}

@@ -26,6 +26,12 @@ type DeliveryStore interface {
 	EnqueueReminders(ctx context.Context, now time.Time) (int, error)
 }
 
+// escalationStore is the store's side of escalation policies (a test's
+// store may lack it).
+type escalationStore interface {
+	EnqueueEscalations(ctx context.Context, now time.Time) (int, error)
+}
+
 // DispatchConfig configures a Dispatcher; zero fields take the defaults.
 type DispatchConfig struct {
 	// Workers bounds the sends in flight; default 8. (The store also keeps
@@ -176,6 +182,11 @@ func (d *Dispatcher) dispatch(ctx context.Context) {
 	now := d.cfg.Now()
 	if _, err := d.st.EnqueueReminders(ctx, now); err != nil && ctx.Err() == nil {
 		d.cfg.Logger.Error("alerts: queue reminders failed", "err", err)
+	}
+	if es, ok := d.st.(escalationStore); ok {
+		if _, err := es.EnqueueEscalations(ctx, now); err != nil && ctx.Err() == nil {
+			d.cfg.Logger.Error("alerts: queue escalations failed", "err", err)
+		}
 	}
 	// Only this goroutine takes slots, so at least this many are free.
 	free := cap(d.slots) - len(d.slots)
@@ -347,7 +358,7 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		return Event{}, fmt.Errorf("notify: event snapshot: %w", err)
 	}
 	switch a.Kind {
-	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance:
+	case EventDown, EventUp, EventReminder, EventTest, EventDegraded, EventInstance, EventMaintenanceStart, EventMaintenanceEnd, EventFlapping, EventFlappingEnd, EventEscalation:
 	default:
 		return Event{}, fmt.Errorf("notify: event snapshot: unknown kind %q", clean(a.Kind, 20))
 	}
@@ -363,6 +374,8 @@ func DecodeEvent(raw json.RawMessage) (Event, error) {
 		At:         a.At,
 		Duration:   a.Duration(),
 		From:       a.From,
+		Window:     a.Window,
+		Changes:    a.Changes,
 	}, nil
 }
 
@@ -381,5 +394,7 @@ func EncodeEvent(e Event) (json.RawMessage, error) {
 		At:         e.At.UTC(),
 		DurationMS: e.Duration.Milliseconds(),
 		From:       e.From,
+		Window:     e.Window,
+		Changes:    e.Changes,
 	})
 }

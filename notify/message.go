@@ -100,6 +100,47 @@ func buildMessage(e Event) (message, error) {
 		}
 		add("Started", started)
 		add("Recovered", formatTime(m.At))
+	case EventMaintenanceStart:
+		m.Title = "🔧 MAINTENANCE: " + name
+		add("URL", target)
+		add("Window", clean(e.Window, maxName))
+		add("Started", formatTime(m.At))
+		m.Intro = "Checks go on; no alerts are sent until the window ends."
+	case EventMaintenanceEnd:
+		m.Title = "🔧 Maintenance over: " + name
+		add("URL", target)
+		add("Window", clean(e.Window, maxName))
+		if e.Duration > 0 {
+			add("Lasted", formatDuration(e.Duration))
+		}
+		add("Now", clean(e.From, 20))
+	case EventEscalation:
+		m.Title = "🚨 ESCALATED: " + name + " is down and nobody has acknowledged it"
+		if e.Duration > 0 {
+			m.Title += " (" + formatDuration(e.Duration) + ")"
+		}
+		add("URL", target)
+		add("Reason", reason)
+		add("Status code", status)
+		add("Started", started)
+		if e.Duration > 0 {
+			add("Down for", formatDuration(e.Duration))
+		}
+	case EventFlapping:
+		m.Title = "🟠 FLAPPING: " + name
+		add("URL", target)
+		add("Changes", strconv.Itoa(e.Changes)+" state changes")
+		add("Last failure", reason)
+		m.Intro = "It keeps going up and down; no alert per change is sent until it settles."
+	case EventFlappingEnd:
+		m.Title = "🟠 Flapping settled: " + name
+		add("URL", target)
+		add("Now", clean(e.From, 20))
+		add("Changes", strconv.Itoa(e.Changes)+" state changes while flapping")
+		if e.Duration > 0 {
+			add("Flapped for", formatDuration(e.Duration))
+		}
+		add("Reason", reason)
 	case EventInstance:
 		m.Title = "⚠️ upwatch needs attention"
 		if e.From == "resolved" {
@@ -137,12 +178,14 @@ func (m message) plain() string {
 
 // urgent tells whether the event reports an ongoing outage, for providers
 // with a priority.
-func (m message) urgent() bool { return m.Kind == EventDown || m.Kind == EventReminder }
+func (m message) urgent() bool {
+	return m.Kind == EventDown || m.Kind == EventReminder || m.Kind == EventFlapping || m.Kind == EventEscalation
+}
 
 // reasonText is the reason code's label and the error message, e.g.
 // "Unexpected status: HTTP 503 Service Unavailable".
 func reasonText(e Event) string {
-	if e.Kind == EventUp || e.Kind == EventTest {
+	if e.Kind == EventUp || e.Kind == EventTest || e.Kind == EventMaintenanceStart || e.Kind == EventMaintenanceEnd {
 		return ""
 	}
 	label := reason.Label(e.Reason)

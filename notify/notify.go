@@ -29,6 +29,8 @@ type Event struct {
 	Duration   time.Duration // for "up": how long it was down (or degraded); for "reminder": down so far
 	From       string        // for "up": "down" (also when empty) or "degraded"
 	Link       string        // absolute link to the monitor page (BASE_URL + /monitors/ID), may be ""
+	Window     string        // for maintenance_start and maintenance_end: the window's title (user-typed)
+	Changes    int           // for flapping and flapping_end: how many state changes
 }
 
 // Event kinds.
@@ -39,6 +41,19 @@ const (
 	EventDegraded = "degraded" // the monitor works, but slowly or with a warning
 	EventInstance = "instance" // the upwatch instance itself needs attention (Error says why; From "resolved" when it no longer does)
 	EventTest     = "test"     // a user asked for a test message
+	// A maintenance window that asks for it began, or ended (From is the
+	// state the monitor is in then; a monitor still down at the end gets
+	// a "down" instead).
+	EventMaintenanceStart = "maintenance_start"
+	EventMaintenanceEnd   = "maintenance_end"
+	// The monitor changed state more than its limit within its window
+	// (Changes says how often), and later settled (From is where; Changes
+	// how often it changed while flapping; Duration how long it flapped).
+	EventFlapping    = "flapping"
+	EventFlappingEnd = "flapping_end"
+	// An incident is still unacknowledged after the escalation policy's
+	// time (Duration: how long it has been down).
+	EventEscalation = "escalation"
 )
 
 // Channel types.

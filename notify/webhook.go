@@ -147,6 +147,12 @@ type WebhookPayload struct {
 	Link            string         `json:"link"`
 	Title           string         `json:"title"`   // the human title, as chat providers show it
 	Message         string         `json:"message"` // the human body, plain text, several lines
+	// Window is the maintenance window's title (maintenance_start,
+	// maintenance_end); left out otherwise.
+	Window string `json:"window,omitempty"`
+	// Changes is how many state changes (flapping, flapping_end); left
+	// out otherwise.
+	Changes int `json:"changes,omitempty"`
 }
 
 // WebhookMonitor identifies the monitor in a WebhookPayload.
@@ -173,6 +179,8 @@ type TemplateData struct {
 	Link            string
 	Title           string
 	Message         string
+	Window          string // maintenance_start and maintenance_end: the window's title
+	Changes         int    // flapping and flapping_end: how many state changes
 }
 
 // TemplateMonitor is .Monitor in a body template.
@@ -194,11 +202,13 @@ func templateData(e Event, m message) TemplateData {
 		Link:       m.Link,
 		Title:      m.Title,
 		Message:    m.plain(),
+		Window:     clean(e.Window, maxName),
+		Changes:    e.Changes,
 	}
 	if !e.StartedAt.IsZero() {
 		d.StartedAt = e.StartedAt.UTC().Format(time.RFC3339)
 	}
-	if e.Kind == EventUp || e.Kind == EventReminder {
+	if e.Kind == EventUp || e.Kind == EventReminder || e.Kind == EventEscalation || e.Kind == EventMaintenanceEnd || e.Kind == EventFlappingEnd {
 		d.DurationSeconds = int64(e.Duration.Round(time.Second) / time.Second)
 	}
 	return d
@@ -217,6 +227,8 @@ func (d TemplateData) payload() WebhookPayload {
 		Link:            d.Link,
 		Title:           d.Title,
 		Message:         d.Message,
+		Window:          d.Window,
+		Changes:         d.Changes,
 	}
 	if d.StartedAt != "" {
 		p.StartedAt = &d.StartedAt

@@ -16,7 +16,7 @@
   var body = doc.body;
   // Mirrors views.StatusLabel. A degraded monitor passes its checks: it
   // keeps the "up" tab icon, only "down" turns it red.
-  var LABELS = { up: "Up", degraded: "Degraded", down: "Down", pending: "Pending", paused: "Paused" };
+  var LABELS = { up: "Up", degraded: "Degraded", down: "Down", pending: "Pending", paused: "Paused", maintenance: "Maintenance", unreachable: "Unreachable", flapping: "Flapping" };
   var skew = 0; // the server's clock minus ours, from <body data-now>
 
   function readNow(d) {

@@ -102,6 +102,12 @@ type AlertEvent struct {
 	// From is, for "up", the state it recovered from: "down" (the
 	// default when empty) or "degraded".
 	From string `json:"from,omitempty"`
+	// Window is, for "maintenance_start" and "maintenance_end", the
+	// maintenance window's title.
+	Window string `json:"window,omitempty"`
+	// Changes is, for "flapping" and "flapping_end", how many times the
+	// monitor changed state (within its window; while it flapped).
+	Changes int `json:"changes,omitempty"`
 }
 
 // Duration is DurationMS as a time.Duration.
@@ -380,6 +386,12 @@ func openIncidentID(ctx context.Context, tx *sql.Tx, monitorID int64) (int64, er
 // after a transition to down, "up" for the incident resolving (the one
 // open before a transition to up). Anything else alerts nobody.
 func enqueueTransition(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, resolving int64, now time.Time) error {
+	if t.To == StatusFlapping || t.From == StatusFlapping {
+		return enqueueFlapping(ctx, tx, monitorID, at, t, now)
+	}
+	if t.To == StatusMaintenance || t.From == StatusMaintenance && t.To != StatusDown {
+		return enqueueMaintenance(ctx, tx, monitorID, at, t, now)
+	}
 	var incident int64
 	switch t.To {
 	case StatusDown:
@@ -456,6 +468,76 @@ func enqueueDegraded(ctx context.Context, tx *sql.Tx, monitorID int64, at time.T
 		return err
 	}
 	key := "degraded:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
+}
+
+// Maintenance notification kinds.
+const (
+	KindMaintenanceStart = "maintenance_start"
+	KindMaintenanceEnd   = "maintenance_end"
+)
+
+// enqueueMaintenance queues "maintenance_start" (into maintenance) or
+// "maintenance_end" (out of it, not into down) for a window that asks for
+// notifications; keyed by the transition's time, so a replay queues
+// nothing new.
+func enqueueMaintenance(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, now time.Time) error {
+	ev := AlertEvent{Kind: KindMaintenanceStart, MonitorID: monitorID, At: at.UTC().Truncate(time.Millisecond), Window: t.Window}
+	if t.To != StatusMaintenance {
+		ev.Kind, ev.From = KindMaintenanceEnd, t.To
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(at)-toMillis(t.PrevSince))
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&ev.Monitor, &ev.URL); err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	key := "maintenance:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
+	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
+		return err
+	}
+	return markEarly(ctx, tx, monitorID, key, t.Early)
+}
+
+// flappingEvent is the alert of a transition into flapping ("flapping")
+// or out of it ("flapping_end": a summary, with the state it settled in).
+func flappingEvent(t *Transition, at time.Time) AlertEvent {
+	ev := AlertEvent{Kind: KindFlapping, MonitorID: t.MonitorID, At: at.UTC().Truncate(time.Millisecond),
+		Changes: t.Changes, Reason: t.Reason, Error: t.Error}
+	if t.To != StatusFlapping {
+		ev.Kind, ev.From, ev.Reason, ev.Error = KindFlappingEnd, t.To, "", ""
+		if t.To == StatusDown {
+			ev.Reason, ev.Error, ev.StatusCode = t.Reason, t.Error, t.StatusCode
+		}
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(at)-toMillis(t.PrevSince))
+		}
+	}
+	return ev
+}
+
+// enqueueFlapping queues "flapping" or "flapping_end", keyed by the
+// transition's time.
+func enqueueFlapping(ctx context.Context, tx *sql.Tx, monitorID int64, at time.Time, t *Transition, now time.Time) error {
+	ev := flappingEvent(t, at)
+	ev.MonitorID = monitorID
+	if err := tx.QueryRowContext(ctx, `SELECT name, url FROM monitors WHERE id = ?`, monitorID).Scan(&ev.Monitor, &ev.URL); err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	key := "flapping:" + strconv.FormatInt(monitorID, 10) + ":" + strconv.FormatInt(toMillis(at), 10) + ":" + ev.Kind
 	if _, err = tx.ExecContext(ctx, enqueueForMonitor, monitorID, nil, ev.Kind, key, string(body), toMillis(now)); err != nil {
 		return err
 	}
@@ -674,12 +756,12 @@ const claimDue = `WITH busy AS (
 	WHERE due.rn + coalesce(busy.n, 0) <= ?3
 	ORDER BY due.next_attempt_at, due.id LIMIT ?2`
 
-// cancelStaleReminders fails the due reminders whose incident ended (by
+// cancelStaleReminders fails the due reminders (and escalations) whose incident ended (by
 // pausing, say) or was acknowledged while they waited: they would say
 // something no longer true.
 const cancelStaleReminders = `UPDATE deliveries SET status = 'failed',
 	last_error = 'cancelled: incident resolved or acknowledged'
-	WHERE status = 'pending' AND next_attempt_at <= ?1 AND kind = 'reminder'
+	WHERE status = 'pending' AND next_attempt_at <= ?1 AND kind IN ('reminder', 'escalation')
 	AND EXISTS (SELECT 1 FROM incidents AS i WHERE i.id = deliveries.incident_id
 		AND (i.resolved_at IS NOT NULL OR i.acked_at IS NOT NULL))`
 

@@ -14,8 +14,8 @@ import (
 // in flight into a no-op; a plain INSERT would fail the foreign key and,
 // with it, every other check of the batch.
 const insertCheck = `INSERT OR IGNORE INTO checks (monitor_id, region, ts, ok, status_code, latency_us,
-	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded, worker_id)
-	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15
+	dns_us, connect_us, tls_us, ttfb_us, transfer_us, reason, error, degraded, worker_id, maintenance)
+	SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16
 	WHERE EXISTS (SELECT 1 FROM monitors WHERE id = ?1)`
 
 // "<=" rather than "<" so that two regions reporting the same instant still
@@ -149,7 +149,7 @@ func saveChecks(ctx context.Context, tx wtx, checks []Check, workerIDs map[strin
 		res, err := ins.ExecContext(ctx, c.MonitorID, c.Region, toMillis(c.At), boolInt(c.OK), c.StatusCode,
 			toMicros(c.Latency), toMicros(c.Phases.DNS), toMicros(c.Phases.Connect), toMicros(c.Phases.TLS),
 			toMicros(c.Phases.TTFB), toMicros(c.Phases.Transfer), c.Reason, c.Error, boolInt(c.OK && c.Degraded),
-			workerIDs[c.Worker])
+			workerIDs[c.Worker], boolInt(c.Maintenance))
 		if err != nil {
 			return fmt.Errorf("check of monitor %d: %w", c.MonitorID, err)
 		}

@@ -105,8 +105,20 @@ func EarlyEvent(t *Transition, name, url string) (ev AlertEvent, ok bool) {
 	switch {
 	case !t.Alert:
 		return AlertEvent{}, false
+	case t.To == StatusFlapping || t.From == StatusFlapping:
+		f := flappingEvent(t, t.At)
+		f.Monitor, f.URL = name, url
+		return f, true
 	case t.To == StatusDown:
 		ev.Kind, ev.Reason, ev.Error, ev.StatusCode, ev.StartedAt = StatusDown, t.Reason, t.Error, t.StatusCode, ev.At
+	case t.To == StatusMaintenance:
+		ev.Kind, ev.Window = KindMaintenanceStart, t.Window
+	case t.From == StatusMaintenance:
+		ev.Kind, ev.From, ev.Window = KindMaintenanceEnd, t.To, t.Window
+		if !t.PrevSince.IsZero() {
+			ev.StartedAt = t.PrevSince.UTC().Truncate(time.Millisecond)
+			ev.DurationMS = max(0, toMillis(t.At)-toMillis(t.PrevSince))
+		}
 	case t.From == StatusDown || t.From == StatusDegraded && t.To == StatusUp:
 		ev.Kind = StatusUp
 		if t.From == StatusDegraded {

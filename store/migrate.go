@@ -24,9 +24,12 @@ type migration struct {
 	sql     string
 }
 
-// loadMigrations reads NNNN_name.sql files and insists on versions 1..n
-// without gaps, so a misnumbered file fails every test rather than being
-// skipped on some databases.
+// loadMigrations reads NNNN_name.sql files in version order and refuses
+// repeats. Gaps are allowed: version ranges are handed out to work going
+// on side by side, so a branch may hold 0013 before 0011 exists. migrate
+// applies every version a database has not recorded, so a lower number
+// that lands later still runs (each migration touches its own tables and
+// columns, so their order across such ranges does not matter).
 func loadMigrations(fsys fs.FS) ([]migration, error) {
 	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
@@ -47,9 +50,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		ms = append(ms, migration{version: v, name: base, sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d (versions must run 1, 2, 3… without gaps or repeats)", m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migration %s: version %d repeats %s", ms[i].name, ms[i].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -60,7 +63,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	known := len(ms)
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
 
 	// Open inspected the file already; this check, on the writer, covers a
 	// file that changed in between and one whose tables the inspection
@@ -83,12 +89,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	applied, err := appliedVersions(ctx, s.w)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
 	// An older binary must not write to a schema it does not understand,
 	// e.g. after a rollback: columns it ignores could be left inconsistent.
 	if current > known {
 		return fmt.Errorf("store: database %s has schema version %d, newer than this binary's %d: run a newer upwatch", s.path, current, known)
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
 		if err := s.apply(ctx, m); err != nil {
 			return fmt.Errorf("store: migrate %s: %w", m.name, err)
 		}
@@ -113,4 +126,22 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, toMillis(s.now()))
 		return err
 	})
+}
+
+// appliedVersions lists the migrations a database has recorded.
+func appliedVersions(ctx context.Context, db *sql.DB) (map[int]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
 }

@@ -35,7 +35,7 @@ func (s *Store) QueryMonitors(ctx context.Context, q MonitorQuery) ([]Monitor, i
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM monitors WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: query monitors: %w", err)
 	}
-	order := `CASE status WHEN 'down' THEN 0 WHEN 'degraded' THEN 1 WHEN 'pending' THEN 2 WHEN 'up' THEN 3 ELSE 4 END, name COLLATE NOCASE, id`
+	order := `CASE status WHEN 'down' THEN 0 WHEN 'degraded' THEN 1 WHEN 'unreachable' THEN 1 WHEN 'flapping' THEN 1 WHEN 'pending' THEN 2 WHEN 'up' THEN 3 ELSE 4 END, name COLLATE NOCASE, id`
 	switch q.Sort {
 	case "name":
 		order = `name COLLATE NOCASE, id`

@@ -98,6 +98,7 @@ type rollup struct {
 
 	up, down          int64
 	degraded          int64 // up checks that were degraded
+	maint             int64 // checks inside a maintenance window: neither up nor down
 	n, sum, min, max  int64 // latency over the n checks with one, µs
 	dns, connect, tls int64 // phase sums, µs
 	ttfb, transfer    int64
@@ -105,12 +106,15 @@ type rollup struct {
 }
 
 func (r *rollup) addCheck(c *Check) {
-	if c.OK {
+	switch {
+	case c.Maintenance:
+		r.maint++
+	case c.OK:
 		r.up++
 		if c.Degraded {
 			r.degraded++
 		}
-	} else {
+	default:
 		r.down++
 	}
 	if !hasLatency(c.OK, c.StatusCode) {
@@ -135,6 +139,7 @@ func (r *rollup) merge(o *rollup) {
 	r.up += o.up
 	r.down += o.down
 	r.degraded += o.degraded
+	r.maint += o.maint
 	if o.n > 0 {
 		if r.n == 0 || o.min < r.min {
 			r.min = o.min
@@ -188,7 +193,7 @@ func (r *rollup) quantile(q float64) int64 {
 // rollup.args; the histogram columns come last.
 var rollupColumns = func() []string {
 	cols := []string{"monitor_id", "ts", "region", "up", "down", "degraded", "lat_n", "lat_sum_us", "lat_min_us",
-		"lat_max_us", "dns_us", "connect_us", "tls_us", "ttfb_us", "transfer_us"}
+		"lat_max_us", "dns_us", "connect_us", "tls_us", "ttfb_us", "transfer_us", "maint"}
 	for i := range histBuckets {
 		cols = append(cols, fmt.Sprintf("h%02d", i))
 	}
@@ -197,7 +202,7 @@ var rollupColumns = func() []string {
 
 func (r *rollup) args(dst []any) []any {
 	dst = append(dst, r.monitorID, r.ts, r.region, r.up, r.down, r.degraded, r.n, r.sum, r.min, r.max,
-		r.dns, r.connect, r.tls, r.ttfb, r.transfer)
+		r.dns, r.connect, r.tls, r.ttfb, r.transfer, r.maint)
 	for _, h := range r.hist {
 		dst = append(dst, h)
 	}

@@ -26,6 +26,10 @@ const (
 	StatusDegraded = "degraded"
 	StatusDown     = "down"
 	StatusPaused   = "paused"
+	// StatusMaintenance: inside a maintenance window. Checks go on (and
+	// are marked, so uptime leaves them out); no incident opens and no
+	// alert goes out.
+	StatusMaintenance = "maintenance"
 )
 
 // User is an account. PasswordHash is an encoded hash string (never the password).
@@ -137,6 +141,9 @@ type Check struct {
 	Phases     Phases
 	Reason     string // "" when OK and not degraded; a code of package reason
 	Error      string // human message, "" when OK and not degraded
+	// Maintenance marks a check taken inside a maintenance window: the
+	// roll-ups count it apart from up and down.
+	Maintenance bool
 
 	// Not kept per check: the newest one's are kept on the monitor.
 	Detail     string    // one line on what the check saw
@@ -172,6 +179,15 @@ type Transition struct {
 	// PrevSince is when the previous status began (for how long a
 	// degraded spell lasted); zero if unknown.
 	PrevSince time.Time
+	// Window is the maintenance window's title on a transition into or
+	// out of maintenance; with Alert such a transition (but one out of it
+	// into down, which is a DOWN alert) queues "maintenance_start" or
+	// "maintenance_end".
+	Window string `json:",omitempty"`
+	// Changes is, on a transition into or out of flapping, how many state
+	// changes the monitor went through (within its window, or while it
+	// flapped); with Alert it queues "flapping" or "flapping_end".
+	Changes int `json:",omitempty"`
 	// Early, if set, holds the alerts already sent for this transition
 	// while it could not be stored; the deliveries SaveChecks queues for
 	// it record them instead of sending again.

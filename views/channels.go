@@ -121,6 +121,14 @@ const (
 	KindReminder = "reminder"
 	KindTest     = "test"
 	KindDegraded = "degraded" // sent when a monitor that alerts on it becomes degraded
+	// Sent when a maintenance window that asks for it starts and ends.
+	KindMaintenanceStart = "maintenance_start"
+	KindMaintenanceEnd   = "maintenance_end"
+	// Sent when a monitor begins flapping, and a summary when it settles.
+	KindFlapping    = "flapping"
+	KindFlappingEnd = "flapping_end"
+	// Sent to an escalation policy's channels for an unacknowledged incident.
+	KindEscalation = "escalation"
 )
 
 // channelURL is a channel's page, or a page or action under it ("edit",
@@ -221,6 +229,16 @@ func kindLabel(k string) string {
 		return "Test"
 	case KindDegraded:
 		return "Degraded"
+	case KindMaintenanceStart:
+		return "Maintenance"
+	case KindMaintenanceEnd:
+		return "Maintenance over"
+	case KindFlapping:
+		return "Flapping"
+	case KindFlappingEnd:
+		return "Flapping settled"
+	case KindEscalation:
+		return "Escalation"
 	}
 	return orDefault(k, "Alert")
 }
@@ -228,8 +246,12 @@ func kindLabel(k string) string {
 // kindClass is the class of an alert kind label.
 func kindClass(k string) string {
 	switch k {
-	case KindDown, KindUp, KindReminder, KindTest, KindDegraded:
+	case KindDown, KindUp, KindReminder, KindTest, KindDegraded, KindEscalation:
 		return "kind kind-" + k
+	case KindMaintenanceStart, KindMaintenanceEnd:
+		return "kind kind-maintenance"
+	case KindFlapping, KindFlappingEnd:
+		return "kind kind-flapping"
 	}
 	return "kind"
 }

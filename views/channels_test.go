@@ -238,7 +238,7 @@ func TestChannelListActions(t *testing.T) {
 	for _, a := range find(nav, "a") {
 		links = append(links, mustAttr(a, "href"))
 	}
-	if !slices.Equal(links, []string{"/", "/monitors/new", "/channels", "/workers", "/settings"}) {
+	if !slices.Equal(links, []string{"/", "/monitors/new", "/channels", "/maintenance", "/workers", "/settings"}) {
 		t.Errorf("nav links %v", links)
 	}
 }

@@ -53,7 +53,7 @@ func TestDegradedOverview(t *testing.T) {
 	for _, a := range counts {
 		order = append(order, strings.TrimPrefix(strings.Fields(mustAttr(a, "class"))[1], "summary-"))
 	}
-	if !slices.Equal(order, []string{"down", "degraded", "pending", "up", "paused"}) {
+	if !slices.Equal(order, []string{"down", "degraded", "flapping", "unreachable", "pending", "up", "maintenance", "paused"}) {
 		t.Errorf("counts %v", order)
 	}
 	c := byClass(doc, "summary-degraded")[0]

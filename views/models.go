@@ -100,6 +100,9 @@ type Overview struct {
 	Rows                             []OverviewRow // already filtered and sorted by the server
 	Up, Down, Pending, Paused, Total int           // counts over all monitors, not the filter
 	Degraded                         int           // counted apart from Up (and in Total)
+	Maintenance                      int           // inside a maintenance window (in Total)
+	Unreachable                      int           // failing behind a parent that is down (in Total)
+	Flapping                         int           // changing state too often (in Total)
 	Query, State, Sort               string        // current filter: q, state (""|up|degraded|down|pending|paused), sort (""=status|name|latency)
 	BarsDaily                        bool          // bars are 90 days (true) or 90 hours (false)
 }
@@ -367,6 +370,9 @@ type MonitorForm struct {
 	Errors    map[string]string // field name → message, shown under the field (aria-describedby)
 	FormError string
 	Channels  []ChannelOption // the user's alert channels, as checkboxes "channels"
+	// DependsOn are the user's other monitors, as checkboxes "depends_on"
+	// (with "depends_on_present", so that none ticked clears them).
+	DependsOn []MonitorChoice
 
 	// Type is the monitor's kind, sent back as the hidden field "type";
 	// Settings are its own fields, named "settings.<Name>".
@@ -428,6 +434,14 @@ const (
 	StatusDegraded = "degraded" // checks pass, but slowly or with a warning
 	StatusDown     = "down"
 	StatusPaused   = "paused"
+	// StatusMaintenance: inside a maintenance window (checks go on, no
+	// alerts, left out of uptime).
+	StatusMaintenance = "maintenance"
+	// StatusUnreachable: failing while a monitor it depends on is down:
+	// no incident, no alert.
+	StatusUnreachable = "unreachable"
+	// StatusFlapping: changing state too often; one alert said so.
+	StatusFlapping = "flapping"
 )
 
 // formMethods are the methods offered by the monitor form, in display order.
@@ -457,13 +471,13 @@ func statusRank(s string) int {
 	switch s {
 	case StatusDown:
 		return 0
-	case StatusDegraded:
+	case StatusDegraded, StatusUnreachable, StatusFlapping:
 		return 1
 	case StatusPending:
 		return 2
 	case StatusUp:
 		return 3
-	case StatusPaused:
+	case StatusPaused, StatusMaintenance:
 		return 4
 	}
 	return 5
@@ -494,6 +508,12 @@ func StatusLabel(s string) string {
 		return "Pending"
 	case StatusPaused:
 		return "Paused"
+	case StatusMaintenance:
+		return "Maintenance"
+	case StatusUnreachable:
+		return "Unreachable"
+	case StatusFlapping:
+		return "Flapping"
 	}
 	return "Unknown"
 }
@@ -501,7 +521,7 @@ func StatusLabel(s string) string {
 // statusKey is a status restricted to the known set, for class names.
 func statusKey(s string) string {
 	switch s {
-	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused:
+	case StatusUp, StatusDegraded, StatusDown, StatusPending, StatusPaused, StatusMaintenance, StatusUnreachable, StatusFlapping:
 		return s
 	}
 	return "unknown"

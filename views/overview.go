@@ -342,8 +342,11 @@ var filterStates = []struct{ Value, Label string }{
 	{"", "All states"},
 	{StatusDown, "Down"},
 	{StatusDegraded, "Degraded"},
+	{StatusFlapping, "Flapping"},
+	{StatusUnreachable, "Unreachable"},
 	{StatusPending, "Pending"},
 	{StatusUp, "Up"},
+	{StatusMaintenance, "Maintenance"},
 	{StatusPaused, "Paused"},
 }
 
@@ -416,6 +419,12 @@ func (o Overview) count(state string) int {
 		return o.Pending
 	case StatusPaused:
 		return o.Paused
+	case StatusMaintenance:
+		return o.Maintenance
+	case StatusUnreachable:
+		return o.Unreachable
+	case StatusFlapping:
+		return o.Flapping
 	}
 	return 0
 }

@@ -348,7 +348,7 @@ func TestOverviewFilterForm(t *testing.T) {
 		}
 		return vals, sel
 	}
-	if v, sel := opts("state"); !slices.Equal(v, []string{"", "down", "degraded", "pending", "up", "paused"}) || sel != "up" {
+	if v, sel := opts("state"); !slices.Equal(v, []string{"", "down", "degraded", "flapping", "unreachable", "pending", "up", "maintenance", "paused"}) || sel != "up" {
 		t.Errorf("state options %v selected %q", v, sel)
 	}
 	if v, sel := opts("sort"); !slices.Equal(v, []string{"", "name", "latency"}) || sel != "name" {
