@@ -59,19 +59,14 @@ func buildMessage(e Event) (message, error) {
 			m.Facts = append(m.Facts, fact{label, value})
 		}
 	}
+
 	status := ""
 	if e.StatusCode > 0 {
 		status = strconv.Itoa(e.StatusCode)
 	}
-	switch e.Kind {
-	case EventDown:
-		m.Title = "🔴 DOWN: " + name
-		add("URL", target)
-		add("Reason", reason)
-		add("Status code", status)
-		add("Started", started)
-	case EventReminder:
-		m.Title = "⏰ Still down: " + name
+	// stillDown is a reminder's or an escalation's body: how long so far.
+	stillDown := func(title string) {
+		m.Title = title
 		if e.Duration > 0 {
 			m.Title += " (" + formatDuration(e.Duration) + ")"
 		}
@@ -82,6 +77,16 @@ func buildMessage(e Event) (message, error) {
 		if e.Duration > 0 {
 			add("Down for", formatDuration(e.Duration))
 		}
+	}
+	switch e.Kind {
+	case EventDown:
+		m.Title = "🔴 DOWN: " + name
+		add("URL", target)
+		add("Reason", reason)
+		add("Status code", status)
+		add("Started", started)
+	case EventReminder:
+		stillDown("⏰ Still down: " + name)
 	case EventDegraded:
 		m.Title = "🟡 DEGRADED: " + name
 		add("URL", target)
@@ -115,17 +120,7 @@ func buildMessage(e Event) (message, error) {
 		}
 		add("Now", clean(e.From, 20))
 	case EventEscalation:
-		m.Title = "🚨 ESCALATED: " + name + " is down and nobody has acknowledged it"
-		if e.Duration > 0 {
-			m.Title += " (" + formatDuration(e.Duration) + ")"
-		}
-		add("URL", target)
-		add("Reason", reason)
-		add("Status code", status)
-		add("Started", started)
-		if e.Duration > 0 {
-			add("Down for", formatDuration(e.Duration))
-		}
+		stillDown("🚨 ESCALATED: " + name + " is down and nobody has acknowledged it")
 	case EventFlapping:
 		m.Title = "🟠 FLAPPING: " + name
 		add("URL", target)
