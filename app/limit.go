@@ -177,15 +177,10 @@ func (a *App) throttled(r *http.Request, w http.ResponseWriter, email string, ch
 // X-Forwarded-For that is not one — read from the right, since everything
 // left of what our own proxies appended is the client's to write.
 func (a *App) clientAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	addr := peerAddr(r)
+	if !addr.IsValid() {
+		return addr
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	addr = addr.Unmap()
 	if !a.trustedProxy(addr) {
 		return addr
 	}
@@ -204,8 +199,25 @@ func (a *App) clientAddr(r *http.Request) netip.Addr {
 	return addr
 }
 
-func (a *App) trustedProxy(addr netip.Addr) bool {
-	for _, p := range a.cfg.TrustedProxies {
+func (a *App) trustedProxy(addr netip.Addr) bool { return inPrefixes(addr, a.cfg.TrustedProxies) }
+
+// peerAddr is the address of the connection's other end (unmapped), or
+// the zero Addr when it cannot be read.
+func peerAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return addr.Unmap()
+}
+
+// inPrefixes tells whether addr is in one of the ranges.
+func inPrefixes(addr netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
 		if p.Contains(addr) {
 			return true
 		}

@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -176,24 +174,8 @@ func metricTarget(m store.Monitor) string {
 // The connection's own address is used: a proxy's X-Forwarded-For would
 // let anyone claim to be inside.
 func (a *App) metricsAllowed(r *http.Request) bool {
-	if len(a.cfg.MetricsAllow) == 0 {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, p := range a.cfg.MetricsAllow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	addr := peerAddr(r)
+	return addr.IsValid() && inPrefixes(addr, a.cfg.MetricsAllow)
 }
 
 // metricsEndpoint answers GET /metrics: every monitor for an allowed
