@@ -260,11 +260,21 @@ func (c *Checker) drainOnce(ctx context.Context) bool {
 	if !ok {
 		return false
 	}
-	// Alerts still being sent early must be recorded as sent, not queued.
-	deadline := time.Now().Add(earlyWait)
+	// Alerts still being sent early must be recorded as sent, not queued;
+	// a send that takes longer than earlyWait is recorded as it stands.
+	wait := time.NewTimer(earlyWait)
+	defer wait.Stop()
+waiting:
 	for _, u := range b.Updates {
-		for u.Transition != nil && !u.Transition.Early.Finished() && time.Now().Before(deadline) && ctx.Err() == nil {
-			sleep(ctx, 20*time.Millisecond)
+		if u.Transition == nil {
+			continue
+		}
+		select {
+		case <-u.Transition.Early.Done():
+		case <-wait.C:
+			break waiting
+		case <-ctx.Done():
+			break waiting
 		}
 	}
 	err := c.st.SaveChecks(ctx, b.Checks, b.Updates)

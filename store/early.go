@@ -48,20 +48,27 @@ func (e *EarlyAlert) Finish() {
 	}
 }
 
-// Finished tells whether the sends are over: storing the transition
-// before then would queue its deliveries as unsent, and send them twice.
+// Done is closed once the sends are over (at once for a nil EarlyAlert or
+// one read back from a spool): storing the transition before then would
+// queue its deliveries as unsent, and send them twice.
+func (e *EarlyAlert) Done() <-chan struct{} {
+	if e != nil {
+		e.mu.Lock()
+		done := e.done
+		e.mu.Unlock()
+		if done != nil {
+			return done
+		}
+	}
+	closed := make(chan struct{})
+	close(closed)
+	return closed
+}
+
+// Finished tells whether the sends are over (see Done).
 func (e *EarlyAlert) Finished() bool {
-	if e == nil {
-		return true
-	}
-	e.mu.Lock()
-	done := e.done
-	e.mu.Unlock()
-	if done == nil {
-		return true
-	}
 	select {
-	case <-done:
+	case <-e.Done():
 		return true
 	default:
 		return false
